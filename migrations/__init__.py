@@ -1,0 +1,1 @@
+"""Alembic environment and revisions (``mailroute db upgrade`` or ``alembic upgrade head``)."""

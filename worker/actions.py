@@ -1,0 +1,92 @@
+"""The outbox runner: one executor class per action kind, found through a registry.
+
+``run_action`` is what the action task calls. It is idempotent: an action already in its desired
+state is not run again, every try is logged as an ActionAttempt, and a failure leaves the row
+retryable (FAILED) until the maximum attempts, then DEAD — which the admin can re-queue.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Protocol
+
+from sqlalchemy.orm import Session
+
+from worker.db.models import Action, ActionAttempt, ActionStatus, Message
+from worker.errors import ConnectorError, TransientError
+
+log = logging.getLogger(__name__)
+
+# Modules that register executors when imported.
+EXECUTOR_MODULES = ("connectors.imap_actions", "connectors.webhook")
+MAX_ATTEMPTS = 8
+
+
+class NotApplicable(Exception):  # noqa: N818 - a signal, not a failure
+    """The action cannot apply to this message (e.g. an IMAP action for a mail from a file)."""
+
+
+class ActionExecutor(Protocol):
+    def apply(self, session: Session, action: Action, message: Message) -> int | None:
+        """Make the effect present (or absent, per ``action.desired``); return a status code if any.
+
+        Raise TransientError to retry later, ConnectorError to fail, NotApplicable to skip.
+        """
+
+
+EXECUTORS: dict[str, ActionExecutor] = {}
+
+
+def register(kind: str, executor: ActionExecutor) -> None:
+    EXECUTORS[kind] = executor
+
+
+def load_executors() -> None:
+    for name in EXECUTOR_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name != name:
+                raise
+
+
+def run_action(session: Session, action_id: int, *, max_attempts: int = MAX_ATTEMPTS) -> str:
+    """Carry out one outbox row; returns its new status. The caller commits."""
+    load_executors()
+    action = session.get(Action, action_id, with_for_update=True)
+    if action is None:
+        return "missing"
+    if action.status in (ActionStatus.DONE, ActionStatus.SKIPPED, ActionStatus.DEAD):
+        return action.status
+    executor = EXECUTORS.get(action.kind)
+    number = (action.attempts or 0) + 1
+    started = time.perf_counter()
+    status_code: int | None = None
+    try:
+        if executor is None:
+            raise NotApplicable(f"no executor for action kind {action.kind!r}")
+        status_code = executor.apply(session, action, action.message)
+        outcome, error = ActionStatus.DONE, None
+    except NotApplicable as e:
+        outcome, error = ActionStatus.SKIPPED, str(e)
+    except TransientError as e:
+        outcome = ActionStatus.DEAD if number >= max_attempts else ActionStatus.FAILED
+        error = str(e)
+    except ConnectorError as e:
+        outcome, error = ActionStatus.DEAD, str(e)
+    action.attempts = number
+    action.status = outcome
+    action.last_error = error
+    if outcome == ActionStatus.DONE:
+        action.done_at = datetime.now(UTC)
+    session.add(
+        ActionAttempt(
+            action_id=action.id, number=number, outcome=outcome, status_code=status_code, error=error,
+            duration_ms=(time.perf_counter() - started) * 1000,
+        )
+    )
+    log.info("action %s %s -> %s", action.kind, action.target, outcome, extra={"message_id": action.message_id})
+    return outcome

@@ -1,0 +1,60 @@
+"""``mailroute demo``: the whole path on the embedded defaults, over the bundled sample mailbox."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+
+from worker.cli.common import quiet_libraries
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "mailbox"
+
+
+def demo_command(
+    mailbox: Path = typer.Option(SAMPLES, help="Mails to route (a folder of .eml, an mbox or a Maildir)."),
+    database: Path = typer.Option(Path("mailroute-demo.db"), help="SQLite file the demo writes."),
+) -> None:
+    """Ingest the sample mailbox, classify it in-process and print every decision."""
+    quiet_libraries()
+    url = f"sqlite:///{database.resolve()}"
+    os.environ["MAILROUTE_DATABASE_URL"] = url
+    os.environ.pop("MAILROUTE_BROKER_URL", None)
+    from worker.settings import get_settings
+
+    get_settings.cache_clear()
+    from worker.cli.db import upgrade
+    from worker.db.models import Decision, Message
+    from worker.db.session import session_factory
+    from worker.ingest import ingest_path
+    from worker.tasks import enqueue_classify
+
+    upgrade(url=url)
+    console = Console()
+    console.print(f"loading the model and routing {mailbox} …")
+    result = ingest_path(session_factory(url), mailbox, account="demo", enqueue=enqueue_classify)
+    table = Table(title="mailroute demo — decisions")
+    for column in ("id", "subject", "labels", "review", "top score"):
+        table.add_column(column)
+    with session_factory(url)() as session:
+        rows = session.execute(
+            select(Message, Decision).join(Decision, Decision.message_id == Message.id).order_by(Message.id)
+        ).all()
+        for message, decision in rows:
+            table.add_row(
+                str(message.id), message.subject[:60], ", ".join(decision.labels) or "-",
+                "yes" if decision.needs_review else "", f"{decision.top_score:.2f}",
+            )
+    console.print(table)
+    console.print(
+        f"{len(rows)} decisions ({result.stored} new mails, {result.duplicates} already known) "
+        f"saved to {database.resolve()}"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo_command)

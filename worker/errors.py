@@ -1,0 +1,35 @@
+"""The small exception hierarchy of mailroute.
+
+Every error the product raises on purpose derives from :class:`MailrouteError`, so the CLI and the
+workers can turn it into one clear line. Wrap library errors with ``raise XError(...) from e``.
+"""
+
+from __future__ import annotations
+
+
+class MailrouteError(Exception):
+    """Base class: an expected failure with a message fit for one line of output."""
+
+
+class ConfigError(MailrouteError):
+    """A setting is missing, malformed or contradicts another."""
+
+
+class RuleSetError(ConfigError):
+    """A rule-set file is invalid; the message names the file, line and key."""
+
+
+class BackendError(MailrouteError):
+    """A scoring backend cannot be created or failed to score."""
+
+
+class TransientError(MailrouteError):
+    """A failure worth retrying (network, broker, a server's 5xx); tasks retry on it with backoff."""
+
+
+class ConnectorError(MailrouteError):
+    """A mail source or sink (IMAP, webhook receiver) refused or failed an operation."""
+
+
+class InputError(MailrouteError):
+    """Input from a user or a file cannot be used (missing file, unknown format)."""

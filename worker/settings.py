@@ -1,0 +1,81 @@
+"""One typed settings object, read from ``MAILROUTE_*`` environment variables.
+
+Every field has a documented default: with no environment at all mailroute runs embedded (a SQLite
+file, tasks executed in-process, the CPU embedding model). Secrets may be given as ``*_FILE`` paths.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_RULES = Path(__file__).resolve().parent.parent / "rules" / "examples" / "office.yaml"
+
+
+class Settings(BaseSettings):
+    """mailroute's configuration. Environment variable = ``MAILROUTE_`` + field name, upper case."""
+
+    model_config = SettingsConfigDict(env_prefix="MAILROUTE_", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite:///mailroute.db",
+        description="SQLAlchemy URL. Default: a SQLite file in the working directory.",
+    )
+    broker_url: str | None = Field(
+        None,
+        description="Celery broker (e.g. redis://127.0.0.1:6379/0). Unset: tasks run in-process.",
+    )
+    rules_path: Path = Field(DEFAULT_RULES, description="The live rule-set YAML file.")
+    backend: str = Field(
+        "embedding",
+        description="Scoring backend: embedding, transformers, vllm, http or constant.",
+    )
+    model: str | None = Field(
+        None,
+        description="Model path or id for the backend. Default: the bundled all-MiniLM-L6-v2 "
+        "(embedding) or Qwen/Qwen3-Reranker-4B (reranker backends).",
+    )
+    device: str = Field("cpu", description="torch device for the transformers backend (cpu, cuda).")
+    dtype: str = Field("auto", description="Model dtype for reranker backends (auto, float16, bfloat16, float32).")
+    max_model_len: int = Field(2048, description="Token limit of one (mail, label) pair for rerankers.")
+    gpu_memory_utilization: float = Field(0.85, description="vLLM: fraction of GPU memory to use.")
+    tensor_parallel_size: int = Field(1, description="vLLM: GPUs per model.")
+    http_url: str | None = Field(None, description="http backend: base URL of a `vllm serve` server.")
+    http_timeout_s: float = Field(30.0, description="http backend: timeout per request in seconds.")
+    batch_size: int = Field(32, description="Mails per classify task / scoring batch.")
+    max_chars: int = Field(4000, description="Character budget of the text that is scored per mail.")
+    max_message_bytes: int = Field(
+        25 * 1024 * 1024, description="Mails larger than this are stored with headers and a note only."
+    )
+    score_cache_size: int = Field(10000, description="Entries of the in-memory score cache (0 = off).")
+    admin_url: str = Field("http://127.0.0.1:8000", description="Public URL of the admin, for links.")
+    admin_password_hash: SecretStr | None = Field(
+        None, description="Admin login: a password hash made by `mailroute admin hash-password`."
+    )
+    admin_secret_key: SecretStr | None = Field(
+        None, description="Key that signs admin session cookies. Unset: a random key per process."
+    )
+    log_json: bool = Field(False, description="Emit structured JSON log lines.")
+    log_level: str = Field("INFO", description="Python logging level.")
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        known = {"embedding", "transformers", "vllm", "http", "constant"}
+        if value not in known:
+            raise ValueError(f"unknown backend {value!r}; choose one of {', '.join(sorted(known))}")
+        return value
+
+    @property
+    def eager(self) -> bool:
+        """True when there is no broker: tasks run in the calling process."""
+        return not self.broker_url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()
