@@ -49,5 +49,8 @@ class ActionSpec:
     def __hash__(self) -> int:
         return hash((self.kind, self.target, tuple(sorted(self.params.items()))))
 
+    def __reduce__(self) -> tuple[type[ActionSpec], tuple[str, str, dict[str, str]]]:
+        return (ActionSpec, (self.kind, self.target, dict(self.params)))  # a mappingproxy cannot be pickled
+
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "target": self.target, "params": dict(self.params)}

@@ -14,10 +14,10 @@ from typing import Any
 
 from worker.errors import RuleSetError
 
-Path = tuple[str | int, ...]
+KeyPath = tuple[str | int, ...]
 
 
-def format_path(path: Path) -> str:
+def format_path(path: KeyPath) -> str:
     """``("categories", 2, "threshold")`` -> ``categories[2].threshold``."""
     out = ""
     for part in path:
@@ -28,12 +28,12 @@ def format_path(path: Path) -> str:
 class SchemaError(RuleSetError):
     """A rule-set field is invalid; ``path`` locates it, ``detail`` says why."""
 
-    def __init__(self, path: Path, detail: str) -> None:
+    def __init__(self, path: KeyPath, detail: str) -> None:
         self.path = path
         self.detail = detail
         super().__init__(f"{format_path(path)}: {detail}" if path else detail)
 
-    def within(self, prefix: Path) -> SchemaError:
+    def within(self, prefix: KeyPath) -> SchemaError:
         """The same error, seen from the object that contains the failing one."""
         return SchemaError(prefix + self.path, self.detail)
 
@@ -43,7 +43,7 @@ def suggest(word: str, choices: Iterable[str]) -> str:
     choices = list(choices)
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     if close:
-        return f"; did you mean {close[0]!r}?"
+        return f"; did you mean '{close[0]}'?"
     return f" (allowed: {', '.join(choices)})"
 
 

@@ -68,7 +68,9 @@ def decide(scores: Mapping[str, float], facts: MessageFacts, rule_set: RuleSet) 
     actions: list[ActionSpec] = []
     if not needs_review:
         for name in labels:
-            actions.extend(a for a in rule_set.category(name).actions if a not in actions)
+            for action in rule_set.category(name).actions:
+                if action not in actions:
+                    actions.append(action)
     return Decision(tuple(labels), tuple(actions), needs_review, tuple(reasons))
 
 
@@ -106,7 +108,7 @@ def _apply_conditions(
     for condition in rule_set.conditions:
         if not _matches(condition, facts):
             continue
-        how = f"condition {condition.field} ~ {condition.pattern!r}"
+        how = f"condition {condition.field} ~ '{condition.pattern}'"
         if condition.effect == "force" and condition.category not in forced:
             forced.append(condition.category)
             reasons.append(f"{condition.category} forced by {how}")

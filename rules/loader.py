@@ -1,9 +1,8 @@
 """Loading a rule set from YAML, with errors that name the file, line and key.
 
-The text is composed into a node tree first (which keeps line marks) and then constructed with
-PyYAML's *safe* constructor only, so tags such as ``!!python/object`` are refused. Value checks live
-in the :mod:`rules.schema` constructors; this module checks shape (mappings, lists, known keys) and
-turns a :class:`~rules.checks.SchemaError` path back into a line of the file.
+Parsing is safe-only (see :mod:`rules.yaml_nodes`). Value checks live in the :mod:`rules.schema`
+constructors; this module checks shape (mappings, lists, known keys) and turns a
+:class:`~rules.checks.SchemaError` path back into a line of the file.
 """
 
 from __future__ import annotations
@@ -12,11 +11,9 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from rules.checks import Path as KeyPath
-from rules.checks import SchemaError, suggest
+from rules.checks import KeyPath, SchemaError, suggest
 from rules.schema import ActionSpec, Category, HeaderCondition, Policy, RuleSet
+from rules.yaml_nodes import compose, construct, line_of
 from worker.errors import RuleSetError
 
 _TOP = ("name", "instruction", "label_template", "policy", "categories", "conditions")
@@ -50,78 +47,11 @@ def load_rule_set(path: str | PathLike[str]) -> RuleSet:
 
 def parse_rule_set(text: str, source: str = "<string>") -> RuleSet:
     """Validate the YAML ``text``; ``source`` names it in error messages."""
-    root = _compose(text, source)
+    root = compose(text, source)
     try:
-        return _rule_set(_construct(root, source), source)
+        return _rule_set(construct(root, source), source)
     except SchemaError as e:
-        raise RuleSetError(f"{source}:{_line_of(root, e.path)}: {e}") from e
-
-
-def _compose(text: str, source: str) -> yaml.Node:
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-    except yaml.YAMLError as e:
-        raise _yaml_error(e, source) from e
-    finally:
-        loader.dispose()
-    if node is None:
-        raise RuleSetError(f"{source}:1: the file is empty")
-    _check_duplicate_keys(node, (), source, set())
-    return node
-
-
-def _construct(node: yaml.Node, source: str) -> Any:
-    loader = yaml.SafeLoader("")
-    try:
-        return loader.construct_document(node)
-    except yaml.YAMLError as e:
-        raise _yaml_error(e, source) from e
-    finally:
-        loader.dispose()
-
-
-def _yaml_error(e: yaml.YAMLError, source: str) -> RuleSetError:
-    mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
-    line = mark.line + 1 if mark is not None else 1
-    problem = getattr(e, "problem", None) or str(e)
-    return RuleSetError(f"{source}:{line}: invalid YAML: {problem}")
-
-
-def _check_duplicate_keys(node: yaml.Node, path: KeyPath, source: str, seen: set[int]) -> None:
-    # PyYAML keeps the last of two equal keys silently; a rule set that says a thing twice is a mistake
-    if id(node) in seen:
-        return
-    seen.add(id(node))
-    if isinstance(node, yaml.MappingNode):
-        keys: set[str] = set()
-        for key, value in node.value:
-            if isinstance(key, yaml.ScalarNode):
-                if key.value in keys:
-                    where = SchemaError((*path, key.value), f"duplicate key {key.value!r}")
-                    raise RuleSetError(f"{source}:{key.start_mark.line + 1}: {where}")
-                keys.add(key.value)
-            _check_duplicate_keys(value, (*path, key.value), source, seen)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _check_duplicate_keys(item, (*path, i), source, seen)
-
-
-def _line_of(node: yaml.Node, path: KeyPath) -> int:
-    """The line of the deepest node on ``path`` (a key's own line for mapping keys)."""
-    mark = node.start_mark
-    for part in path:
-        if isinstance(node, yaml.MappingNode):
-            match = [(k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == str(part)]
-            if not match:
-                break
-            mark, node = match[0][0].start_mark, match[0][1]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-            mark = node.start_mark
-        else:
-            break
-    return mark.line + 1
+        raise RuleSetError(f"{source}:{line_of(root, e.path)}: {e}") from e
 
 
 def _mapping(value: Any, path: KeyPath, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> dict:

@@ -82,9 +82,9 @@ class RuleSet:
     """A named set of categories scored under one instruction, with the policy that decides."""
 
     name: str
-    categories: tuple[Category, ...]
     instruction: str = DEFAULT_INSTRUCTION
     label_template: str = DEFAULT_LABEL_TEMPLATE
+    categories: tuple[Category, ...] = ()  # a default only to keep the documented field order
     policy: Policy = field(default_factory=Policy)
     conditions: tuple[HeaderCondition, ...] = ()
     source: str = field(default="<memory>", compare=False)

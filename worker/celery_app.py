@@ -34,7 +34,7 @@ def make_app() -> Celery:
             "mailroute.apply_action": {"queue": "actions"},
             "mailroute.deliver_webhook": {"queue": "webhooks"},
         },
-        broker_transport_options={"visibility_timeout": 3600},
+        broker_transport_options={"visibility_timeout": settings.broker_visibility_timeout_s},
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
         task_serializer="json",

@@ -22,6 +22,7 @@ from worker.db.models import Action, Decision, Message, MessageStatus, Score
 from worker.errors import MailrouteError
 from worker.parsing import ParsedMail, parse_message
 from worker.scoring.base import Scorer
+from worker.telemetry import observe_scoring
 
 log = logging.getLogger(__name__)
 
@@ -121,16 +122,10 @@ def classify_batch(
         return result
     names = rule_set.category_names()
     t_score = time.perf_counter()
-    try:
-        matrix = scorer.score(
-            [p.scoring_text for p in parsed], rule_set.label_texts(), instruction=rule_set.instruction
-        )
-    except Exception as e:
-        for message in messages:
-            mark_failed(message, f"scoring failed: {type(e).__name__}: {e}")
-        session.flush()
-        raise
+    # A scoring error propagates: the caller rolls back and calls record_batch_failure.
+    matrix = scorer.score([p.scoring_text for p in parsed], rule_set.label_texts(), instruction=rule_set.instruction)
     result.timings["score_s"] = time.perf_counter() - t_score
+    observe_scoring(result.timings["score_s"], mails=len(messages))
     t_save = time.perf_counter()
     for row, message, mail in zip(matrix, messages, parsed, strict=True):
         scores = {name: float(value) for name, value in zip(names, row, strict=True)}
@@ -155,3 +150,13 @@ def mark_failed(message: Message, error: str) -> None:
     message.error = error[:4000]
     message.attempts = (message.attempts or 0) + 1
     log.warning("message %s failed: %s", message.id, error, extra={"message_id": message.id})
+
+
+def record_batch_failure(session: Session, ids: Sequence[int], error: BaseException) -> list[int]:
+    """After a failed batch (rolled back), keep the error on every undecided message of it."""
+    text = f"{type(error).__name__}: {error}"
+    failed = []
+    for message in load_pending(session, ids):
+        mark_failed(message, text)
+        failed.append(message.id)
+    return failed

@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     tensor_parallel_size: int = Field(1, description="vLLM: GPUs per model.")
     http_url: str | None = Field(None, description="http backend: base URL of a `vllm serve` server.")
     http_timeout_s: float = Field(30.0, description="http backend: timeout per request in seconds.")
+    broker_visibility_timeout_s: int = Field(
+        3600, description="Redis broker: seconds before an unacknowledged task of a dead worker is re-delivered."
+    )
+    constant_delay_ms: float = Field(
+        0.0, description="constant backend only: pretend each batch takes this long (fault tests, benchmarks)."
+    )
     batch_size: int = Field(32, description="Mails per classify task / scoring batch.")
     max_chars: int = Field(4000, description="Character budget of the text that is scored per mail.")
     max_message_bytes: int = Field(
@@ -57,6 +63,40 @@ class Settings(BaseSettings):
     )
     admin_secret_key: SecretStr | None = Field(
         None, description="Key that signs admin session cookies. Unset: a random key per process."
+    )
+    admin_username: str = Field("admin", description="Admin login name (one shared admin account).")
+    admin_api_token: SecretStr | None = Field(
+        None, description="Bearer token for scripts calling the admin JSON API. Unset: API by login only."
+    )
+    admin_cookie_secure: bool = Field(
+        True, description="Mark the admin session cookie Secure (HTTPS only). Turn off only for plain-HTTP "
+        "development; browsers still send Secure cookies to http://localhost.",
+    )
+    admin_session_max_age_s: int = Field(8 * 3600, description="Admin session lifetime in seconds.")
+    webhooks_file: Path | None = Field(
+        None, description="YAML file of webhook endpoints (name -> url, secret, ...); see docs/webhooks.md."
+    )
+    webhook_timeout_s: float = Field(10.0, description="Webhooks: default timeout per delivery attempt.")
+    webhook_max_attempts: int = Field(8, description="Webhooks: default attempts before the dead letter.")
+    webhook_backoff_base_s: float = Field(5.0, description="Webhooks: first retry delay (doubles per try).")
+    webhook_backoff_cap_s: float = Field(900.0, description="Webhooks: longest delay between two tries.")
+    accounts_file: Path | None = Field(
+        None, description="YAML file of IMAP accounts and the folders to watch; see docs/imap.md."
+    )
+    allow_plaintext: bool = Field(
+        False, description="IMAP: allow accounts with `tls: none` (password in clear; logged as a warning)."
+    )
+    poll_interval_s: float = Field(60.0, description="IMAP: seconds between polls on servers without IDLE.")
+    idle_renew_s: float = Field(
+        25 * 60.0, description="IMAP: re-issue IDLE after this many seconds (servers drop it at 29-30 min)."
+    )
+    backlog_limit: int = Field(
+        1000, description="IMAP: on a folder's first poll, process only the newest N mails (0 = all)."
+    )
+    imap_fetch_batch: int = Field(100, description="IMAP: UIDs fetched and committed per batch.")
+    imap_timeout_s: float = Field(60.0, description="IMAP: socket timeout of one command in seconds.")
+    lease_ttl_s: float = Field(
+        60.0, description="IMAP: a poller's lease on a folder expires this long after its last renewal."
     )
     log_json: bool = Field(False, description="Emit structured JSON log lines.")
     log_level: str = Field("INFO", description="Python logging level.")
@@ -73,6 +113,19 @@ class Settings(BaseSettings):
     def eager(self) -> bool:
         """True when there is no broker: tasks run in the calling process."""
         return not self.broker_url
+
+
+def redact_url(url: str | None) -> str:
+    """A URL fit for logs and output: any password replaced by ***."""
+    if not url:
+        return ""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return parts._replace(netloc=netloc).geturl()
+    return url
 
 
 @lru_cache(maxsize=1)

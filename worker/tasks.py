@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from worker.actions import run_action
 from worker.celery_app import app
-from worker.classify import classify_batch
+from worker.classify import classify_batch, record_batch_failure
 from worker.db.models import Action, ActionStatus
 from worker.db.session import session_scope
 from worker.errors import BackendError, TransientError
@@ -24,10 +24,15 @@ from worker.runtime import get_runtime
 def classify(message_ids: Sequence[int]) -> dict[str, int]:
     """Decide a batch of stored messages, then queue their actions."""
     runtime = get_runtime()
-    with session_scope() as session:
-        result = classify_batch(
-            session, message_ids, runtime.scorer, runtime.rule_set, max_chars=runtime.settings.max_chars
-        )
+    try:
+        with session_scope() as session:
+            result = classify_batch(
+                session, message_ids, runtime.scorer, runtime.rule_set, max_chars=runtime.settings.max_chars
+            )
+    except Exception as e:
+        with session_scope() as session:  # the batch rolled back: keep its error on each message
+            record_batch_failure(session, message_ids, e)
+        raise
     enqueue_actions(result.action_ids)
     return {"decided": len(result.decided), "skipped": len(result.skipped), "failed": len(result.failed)}
 
@@ -65,3 +70,6 @@ def enqueue_classify(message_ids: Sequence[int], *, batch_size: int = 32) -> Non
     ids = list(message_ids)
     for start in range(0, len(ids), batch_size):
         classify.delay(ids[start : start + batch_size])
+
+
+import connectors.webhook_task  # noqa: E402,F401  - registers mailroute.deliver_webhook

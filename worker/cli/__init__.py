@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "worker.cli.ingest",
     "worker.cli.db",
     "worker.cli.demo",
+    "worker.cli.ops",
     "worker.cli.eval",
     "worker.cli.backtest",
     "connectors.cli",

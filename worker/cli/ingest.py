@@ -12,7 +12,7 @@ from worker.cli.common import quiet_libraries
 from worker.cli.db import upgrade
 from worker.db.session import session_factory
 from worker.ingest import ingest_path
-from worker.settings import get_settings
+from worker.settings import get_settings, redact_url
 
 
 def ingest_command(
@@ -36,7 +36,7 @@ def ingest_command(
             max_bytes=settings.max_message_bytes,
             progress=bar.update,
         )
-    where = "classified in-process" if settings.eager else f"queued on {settings.broker_url}"
+    where = "classified in-process" if settings.eager else f"queued on {redact_url(settings.broker_url)}"
     typer.echo(
         f"stored {result.stored} new, {result.duplicates} already known; "
         f"{len(result.queued) if queue else 0} {where if queue else 'not queued'}"

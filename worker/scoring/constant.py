@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -19,13 +20,16 @@ class ConstantScorer:
 
     model_id = "constant"
 
-    def __init__(self, value: float | None = None):
+    def __init__(self, value: float | None = None, *, delay_s: float = 0.0):
         self.value = value
+        self.delay_s = delay_s
 
     def score(
         self, mails: Sequence[str], labels: Sequence[str], *, instruction: str | None = None
     ) -> ScoreMatrix:
         del instruction
+        if self.delay_s:
+            time.sleep(self.delay_s)
         out = np.empty((len(mails), len(labels)), dtype=np.float32)
         for i, mail in enumerate(mails):
             for j, label in enumerate(labels):

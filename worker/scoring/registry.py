@@ -23,7 +23,7 @@ def _embedding(settings: Settings) -> Scorer:
 def _constant(settings: Settings) -> Scorer:
     from worker.scoring.constant import ConstantScorer
 
-    return ConstantScorer()
+    return ConstantScorer(delay_s=settings.constant_delay_ms / 1000)
 
 
 def _transformers(settings: Settings) -> Scorer:

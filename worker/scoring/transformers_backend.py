@@ -10,7 +10,7 @@ left-padded batches: the reference the shared path is tested against, and the be
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -38,7 +38,7 @@ def resolve_dtype(name: str, device: str) -> torch.dtype:
         raise BackendError(f"unknown dtype {name!r}: use auto, float16, bfloat16 or float32") from e
 
 
-class TransformersScorer:
+class TransformersRerankerScorer:
     """Scorer over a Qwen3-Reranker checkpoint (or any Qwen3ForCausalLM) loaded with transformers."""
 
     def __init__(
@@ -60,7 +60,7 @@ class TransformersScorer:
             self.model = AutoModelForCausalLM.from_pretrained(model, dtype=resolve_dtype(dtype, device))
         except (OSError, ValueError) as e:
             raise BackendError(f"cannot load reranker {model!r}: {e}") from e
-        self.model.to(device).eval()
+        self.model.to(device).eval()  # type: ignore[arg-type]  # transformers' .to stub wants a model
         self.model_id = model
         self.device = torch.device(device)
         self.prompts = PromptTokenizer(tokenizer, max_length)
@@ -74,7 +74,7 @@ class TransformersScorer:
         self._yes_minus_no = (head[ids[0]].float() - head[ids[1]].float()).detach()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> TransformersScorer:
+    def from_settings(cls, settings: Settings) -> TransformersRerankerScorer:
         return cls(
             settings.model or DEFAULT_MODEL,
             device=settings.device,
@@ -138,10 +138,15 @@ class TransformersScorer:
 
         ids, prefix_mask = self._pad([p.prefix for p in batch], left=True)
         positions = (prefix_mask.cumsum(-1) - 1).clamp(min=0)
-        out = self.model.model(input_ids=ids, attention_mask=prefix_mask, position_ids=positions, use_cache=True)
+        out = self.model.model(
+            input_ids=ids, attention_mask=prefix_mask, position_ids=positions, use_cache=True
+        )
         pad = (prefix_mask == 0)[:, None, :, None]
         # Padded slots are masked out later, but a NaN there would still poison 0 * NaN: zero them.
-        kv = [(layer.keys.masked_fill(pad, 0.0), layer.values.masked_fill(pad, 0.0)) for layer in out.past_key_values.layers]
+        kv = [
+            (layer.keys.masked_fill(pad, 0.0), layer.values.masked_fill(pad, 0.0))
+            for layer in out.past_key_values.layers
+        ]
         prefix_len = prefix_mask.sum(-1)
         n_labels = len(batch[0].suffixes)
         pairs = [(r, j) for r in range(len(batch)) for j in range(n_labels)]
@@ -165,21 +170,3 @@ class TransformersScorer:
             scores.append(self._probability(hidden))
         return np.concatenate(scores).reshape(len(batch), n_labels)
 
-
-def official_scores(model: Any, tokenizer: Any, pairs: Sequence[tuple[str, str]], instruction: str | None) -> list[float]:
-    """Reference: the model card's recipe verbatim, one unpadded pair at a time (tests compare to this)."""
-    import torch
-
-    from worker.scoring.qwen_prompt import PREFIX, SUFFIX, format_instruction
-
-    prefix = tokenizer.encode(PREFIX, add_special_tokens=False)
-    suffix = tokenizer.encode(SUFFIX, add_special_tokens=False)
-    yes, no = tokenizer.convert_tokens_to_ids("yes"), tokenizer.convert_tokens_to_ids("no")
-    out: list[float] = []
-    with torch.inference_mode():
-        for query, doc in pairs:
-            mid = tokenizer(format_instruction(instruction, query, doc), add_special_tokens=False)["input_ids"]
-            logits = model(input_ids=torch.tensor([prefix + mid + suffix])).logits[0, -1].float()
-            two = torch.log_softmax(torch.stack([logits[no], logits[yes]]), dim=0)
-            out.append(float(two[1].exp()))
-    return out

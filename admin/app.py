@@ -1,0 +1,179 @@
+"""The admin web app: ``create_app(settings)`` builds it; ``mailroute admin serve`` runs it.
+
+Server-rendered Jinja2 pages (autoescaped; a mail's HTML is never rendered, only its text) and a JSON
+API under ``/api``. Every route needs a login but ``/healthz``, ``/metrics``, ``/login`` and
+``/static``: pages redirect anonymous visitors to the login page, the API answers 401. No page loads
+anything from another origin (a strict Content-Security-Policy says so to the browser).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import jinja2
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException
+
+from admin import csrf
+from admin.auth import Authenticator
+from admin.deps import LoginRequired
+from rules import RuleSet, load_rule_set
+from worker.db.session import session_factory
+from worker.runtime import Runtime, build_runtime
+from worker.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).resolve().parent
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "
+    "frame-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+class RuleSetSource:
+    """The live rule set, re-read when its file changes (the last good one kept on errors)."""
+
+    def __init__(self, path: Path):
+        self.path, self._mtime = Path(path), -1.0
+        self._rules: RuleSet | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> RuleSet:
+        with self._lock:
+            mtime = self.path.stat().st_mtime
+            if self._rules is None or mtime != self._mtime:
+                self._rules, self._mtime = load_rule_set(self.path), mtime
+            return self._rules
+
+
+def _lazy_runtime(settings: Settings) -> Callable[[], Runtime]:
+    lock, holder = threading.Lock(), list[Runtime]()
+
+    def provide() -> Runtime:
+        with lock:
+            if not holder:
+                holder.append(build_runtime(settings))
+            return holder[0]
+
+    provide.loaded = lambda: bool(holder)  # type: ignore[attr-defined]
+    return provide
+
+
+def _default_enqueue(action_ids: Sequence[int]) -> None:
+    from worker.tasks import enqueue_actions
+
+    enqueue_actions(action_ids)
+
+
+def templates() -> Jinja2Templates:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined
+    )
+    env.globals["csrf_token"] = csrf.request_token
+    env.globals["urlencode"] = urlencode
+    env.filters["dt"] = lambda value: value.strftime("%Y-%m-%d %H:%M") if isinstance(value, datetime) else "–"
+    env.filters["review_reason"] = lambda reasons: next(
+        (r for r in reasons or [] if "review" in r), (reasons or [""])[-1]
+    )
+    env.filters["pct"] = lambda value: f"{100 * float(value or 0):.0f}%"
+    return Jinja2Templates(env=env)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    runtime_provider: Callable[[], Runtime] | None = None,
+    rule_set_provider: Callable[[], RuleSet] | None = None,
+    enqueue: Callable[[Sequence[int]], None] | None = None,
+) -> FastAPI:
+    """The admin app for ``settings`` (default: the environment's). Tests inject the rest."""
+    settings = settings or get_settings()
+    from admin import api, ops, views_auth, views_browse, views_review
+
+    app = FastAPI(
+        title="mailroute admin API",
+        version="1",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        description="Review queue, decisions, messages and statistics of mailroute. Authenticate with "
+        "`Authorization: Bearer <MAILROUTE_ADMIN_API_TOKEN>` or a login session (+ `X-CSRF-Token` to write).",
+    )
+    secret = settings.admin_secret_key.get_secret_value() if settings.admin_secret_key else None
+    if secret is None:
+        log.warning("MAILROUTE_ADMIN_SECRET_KEY is not set: sessions end when the admin restarts")
+    app.state.secret = secret or secrets.token_urlsafe(32)
+    app.state.settings = settings
+    app.state.auth = Authenticator(settings, app.state.secret)
+    app.state.session_factory = session_factory(settings.database_url)
+    app.state.runtime = runtime_provider or _lazy_runtime(settings)
+    app.state.rule_set = rule_set_provider or RuleSetSource(settings.rules_path)
+    app.state.enqueue = enqueue or _default_enqueue
+    app.state.templates = templates()
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    for module in (ops, views_auth, views_review, views_browse, api):
+        app.include_router(module.router)
+    _install_handlers(app)
+    return app
+
+
+def _install_handlers(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def sessions_and_headers(request: Request, call_next: Callable[[Request], Any]) -> Response:
+        session = app.state.auth.read(request)
+        request.state.admin = session
+        new_pre = None
+        if session is not None:
+            request.state.csrf_key = session.sid
+        else:
+            pre = request.cookies.get(csrf.PRESESSION_COOKIE)
+            if not csrf.valid_presession(pre):
+                pre = new_pre = csrf.new_presession()
+            request.state.csrf_key = f"pre:{pre}"
+        response: Response = await call_next(request)
+        if new_pre and not request.url.path.startswith(("/static", "/metrics", "/healthz")):
+            response.set_cookie(
+                csrf.PRESESSION_COOKIE,
+                new_pre,
+                max_age=3600,
+                httponly=True,
+                samesite="lax",
+                secure=app.state.settings.admin_cookie_secure,
+                path="/",
+            )
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    @app.exception_handler(LoginRequired)
+    async def to_login(request: Request, exc: LoginRequired) -> Response:
+        return RedirectResponse("/login?" + urlencode({"next": exc.next_path}), status_code=303)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        if request.url.path.startswith("/api") or "text/html" not in request.headers.get("accept", ""):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        page = app.state.templates.TemplateResponse(
+            request,
+            "error.html",
+            {"status": exc.status_code, "detail": exc.detail, "user": None},
+            status_code=exc.status_code,
+        )
+        return HTMLResponse(page.body, status_code=exc.status_code, headers=exc.headers)

@@ -1,0 +1,58 @@
+"""Request dependencies: the database session, the logged-in user, the runtime."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi import HTTPException, Request
+from sqlalchemy.orm import Session
+
+from admin import csrf
+
+
+class LoginRequired(Exception):
+    """An anonymous request for a page: the app answers with a redirect to the login page."""
+
+    def __init__(self, next_path: str):
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+def db(request: Request) -> Iterator[Session]:
+    """A session per request; endpoints commit what they change."""
+    session: Session = request.app.state.session_factory()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def page_user(request: Request) -> str:
+    """The logged-in user of a page request, else a redirect to the login page."""
+    session = request.state.admin
+    if session is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise LoginRequired(target if request.method == "GET" else "/")
+    return str(session.user)
+
+
+def api_user(request: Request) -> str:
+    """The caller of an API route: a bearer token, or a session (with the CSRF header when writing)."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        if request.app.state.auth.check_token(header[7:].strip()):
+            return "api-token"
+        raise HTTPException(status_code=401, detail="invalid token", headers={"WWW-Authenticate": "Bearer"})
+    session = request.state.admin
+    if session is None:
+        raise HTTPException(status_code=401, detail="login required", headers={"WWW-Authenticate": "Bearer"})
+    if request.method not in csrf.SAFE_METHODS:
+        csrf.check(request, request.headers.get(csrf.HEADER))
+    return str(session.user)
+
+
+def safe_next(path: str | None) -> str:
+    """A local path to go to after login (never another site)."""
+    if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return "/review"
+    return path

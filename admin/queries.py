@@ -1,0 +1,162 @@
+"""The reads behind the review queue, the decisions browser and the message page.
+
+Every filter value is user input: it is only ever a bound parameter (LIKE patterns escaped), and a
+value that cannot be used (an unparsable date, an unknown sort) is ignored with a note, never an error.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Select, String, cast, func, or_, select
+from sqlalchemy.orm import Session
+
+from worker.db.models import Action, Correction, Decision, Message, Score
+
+PAGE_SIZE = 50
+SORTS = {"oldest": "oldest first", "uncertain": "least certain first", "newest": "newest first"}
+REVIEW_STATES = ("none", "pending", "approved", "corrected")
+
+
+@dataclass
+class Filters:
+    account: str = ""
+    category: str = ""
+    since: date | None = None
+    until: date | None = None
+    q: str = ""
+    state: str = ""
+    sort: str = "oldest"
+    page: int = 1
+    notes: list[str] = field(default_factory=list)
+
+    def query_string(self, **changes: Any) -> dict[str, str]:
+        """The filters as query parameters (for links and the CSV export)."""
+        values = {
+            "account": self.account,
+            "category": self.category,
+            "q": self.q,
+            "state": self.state,
+            "since": self.since.isoformat() if self.since else "",
+            "until": self.until.isoformat() if self.until else "",
+            "sort": self.sort,
+            "page": str(self.page),
+        }
+        values.update({k: str(v) for k, v in changes.items()})
+        return {k: v for k, v in values.items() if v}
+
+
+def parse_filters(params: Mapping[str, str], *, default_sort: str = "oldest") -> Filters:
+    filters = Filters(
+        account=params.get("account", "")[:255],
+        category=params.get("category", "")[:255],
+        q=params.get("q", "")[:200],
+        sort=params.get("sort") or default_sort,
+    )
+    for name in ("since", "until"):
+        raw = params.get(name, "")
+        if raw:
+            try:
+                setattr(filters, name, date.fromisoformat(raw))
+            except ValueError:
+                filters.notes.append(f"ignored {name}: {raw[:40]!r} is not a date (YYYY-MM-DD)")
+    state = params.get("state", "")
+    if state in REVIEW_STATES:
+        filters.state = state
+    elif state:
+        filters.notes.append(f"ignored state: {state[:40]!r}")
+    if filters.sort not in SORTS:
+        filters.notes.append(f"ignored sort: {filters.sort[:40]!r}")
+        filters.sort = default_sort
+    raw_page = params.get("page", "1")
+    filters.page = int(raw_page) if raw_page.isdigit() and 0 < int(raw_page) < 100_000 else 1
+    return filters
+
+
+def escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def filtered(filters: Filters, *, review_only: bool) -> Select:
+    query = select(Message, Decision).join(Decision, Decision.message_id == Message.id)
+    query = query.where(Decision.mode == "live")
+    if review_only:
+        query = query.where(Decision.review_state == "pending")
+    elif filters.state:
+        query = query.where(Decision.review_state == filters.state)
+    if filters.account:
+        query = query.where(Message.account == filters.account)
+    if filters.category:
+        pattern = f"%{escape_like(json.dumps(filters.category))}%"
+        query = query.where(cast(Decision.labels, String).like(pattern, escape="\\"))
+    if filters.since:
+        query = query.where(Message.received_at >= datetime.combine(filters.since, time(), UTC))
+    if filters.until:
+        end = datetime.combine(filters.until + timedelta(days=1), time(), UTC)
+        query = query.where(Message.received_at < end)
+    if filters.q:
+        pattern = f"%{escape_like(filters.q)}%"
+        query = query.where(
+            or_(Message.subject.ilike(pattern, escape="\\"), Message.sender.ilike(pattern, escape="\\"))
+        )
+    order = {
+        "oldest": (Message.received_at.asc(), Message.id.asc()),
+        "newest": (Message.received_at.desc(), Message.id.desc()),
+        "uncertain": (Decision.margin.asc(), Decision.top_score.asc(), Message.id.asc()),
+    }[filters.sort]
+    return query.order_by(*order)
+
+
+def page_of(
+    session: Session, filters: Filters, *, review_only: bool, size: int = PAGE_SIZE
+) -> tuple[list[tuple[Message, Decision]], int]:
+    """One page of (message, decision) rows and the total count."""
+    query = filtered(filters, review_only=review_only)
+    total = int(session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0)
+    rows = session.execute(query.limit(size).offset((filters.page - 1) * size))
+    return [(m, d) for m, d in rows], total
+
+
+def accounts(session: Session) -> list[str]:
+    return list(session.scalars(select(Message.account).distinct().order_by(Message.account)))
+
+
+def scores_of(session: Session, decision: Decision) -> list[Score]:
+    """The scores behind a decision (same model and rule set), best first."""
+    query = select(Score).where(
+        Score.message_id == decision.message_id,
+        Score.model_id == decision.model_id,
+        Score.rule_set_hash == decision.rule_set_hash,
+    )
+    return sorted(session.scalars(query), key=lambda s: -s.score)
+
+
+def top_scores(session: Session, decisions: list[Decision], n: int = 3) -> dict[int, list[Score]]:
+    """The ``n`` best scores of each decision's message, for list pages (one query)."""
+    if not decisions:
+        return {}
+    wanted = {d.message_id: (d.model_id, d.rule_set_hash) for d in decisions}
+    found: dict[int, list[Score]] = {mid: [] for mid in wanted}
+    for score in session.scalars(select(Score).where(Score.message_id.in_(list(wanted)))):
+        if (score.model_id, score.rule_set_hash) == wanted[score.message_id]:
+            found[score.message_id].append(score)
+    return {mid: sorted(scores, key=lambda s: -s.score)[:n] for mid, scores in found.items()}
+
+
+def live_decision(session: Session, message_id: int) -> Decision | None:
+    return session.scalars(
+        select(Decision).where(Decision.message_id == message_id, Decision.mode == "live")
+    ).first()
+
+
+def actions_of(session: Session, message_id: int) -> list[Action]:
+    return list(session.scalars(select(Action).where(Action.message_id == message_id).order_by(Action.id)))
+
+
+def corrections_of(session: Session, message_id: int) -> list[Correction]:
+    query = select(Correction).where(Correction.message_id == message_id).order_by(Correction.id.desc())
+    return list(session.scalars(query))

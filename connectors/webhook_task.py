@@ -1,0 +1,189 @@
+"""The webhook delivery task, its retry schedule, and redelivery for the admin.
+
+Webhooks have their own task on their own queue so a slow or failing receiver never holds up routing.
+The Action row is the source of truth: its ``attempts`` decide the dead letter (the endpoint's
+``max_attempts``), its ``next_attempt_at`` says when the next try is due; the task only turns that
+into a Celery countdown. With no broker (eager mode) a failed try is *not* retried in-process — that
+would sleep inside classification — the row stays FAILED with ``next_attempt_at`` for
+:func:`requeue_due` (a CLI command or periodic task) to pick up.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from celery import Task
+from sqlalchemy import and_, event, or_, select
+from sqlalchemy.orm import Session
+
+from connectors.endpoints import configured_endpoints
+from worker.actions import run_action
+from worker.celery_app import app
+from worker.db.models import Action, ActionStatus
+from worker.db.session import session_scope
+from worker.errors import ConfigError, InputError
+from worker.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+# Kept under the broker's visibility timeout (3600 s): a longer countdown gets redelivered early by Redis.
+MAX_RETRY_AFTER_S = 1800.0
+REDELIVERABLE = (ActionStatus.DEAD, ActionStatus.FAILED, ActionStatus.DONE)
+_QUEUE_KEY = "mailroute.webhooks_to_queue"
+
+
+def retry_delay(
+    attempt: int,
+    *,
+    base: float,
+    cap: float,
+    retry_after: float | None = None,
+    rand: Callable[[], float] = random.random,
+) -> float:
+    """Seconds before try ``attempt + 1``: full jitter, uniform in [0, min(cap, base * 2**(attempt-1))].
+
+    Full jitter spreads a burst of failures so they do not return together; a Retry-After is a floor
+    (clamped to MAX_RETRY_AFTER_S) because the receiver said when it can cope again.
+    """
+    delay = rand() * min(cap, base * 2 ** max(0, attempt - 1))
+    if retry_after is not None:
+        delay = max(delay, min(max(0.0, retry_after), MAX_RETRY_AFTER_S))
+    return delay
+
+
+@dataclass(frozen=True)
+class Delivery:
+    status: str  # an ActionStatus, or "missing"
+    attempts: int
+    retry_in: float | None  # seconds until the next try, when one is due
+
+
+def deliver(
+    session: Session,
+    action_id: int,
+    *,
+    now: datetime | None = None,
+    rand: Callable[[], float] = random.random,
+) -> Delivery:
+    """One attempt of a webhook action and its schedule: what the task wraps. The caller commits."""
+    settings = get_settings()
+    # columns only: loading the Action here would keep a stale copy past run_action's FOR UPDATE read
+    row = session.execute(select(Action.kind, Action.target).where(Action.id == action_id)).first()
+    if row is None or row.kind != "webhook":
+        return Delivery("missing", 0, None)
+    try:
+        endpoint = configured_endpoints().get(row.target)
+    except ConfigError:
+        endpoint = None  # the executor reports it on the row
+    max_attempts = endpoint.max_attempts if endpoint else settings.webhook_max_attempts
+    status = run_action(session, action_id, max_attempts=max_attempts)
+    action = session.get(Action, action_id)  # the identity-map copy run_action just updated
+    if action is None:
+        return Delivery("missing", 0, None)
+    if status != ActionStatus.FAILED:
+        action.next_attempt_at = None
+        return Delivery(status, action.attempts, None)
+    now = now or datetime.now(UTC)
+    not_before = action.next_attempt_at  # set by the executor from Retry-After
+    if not_before is not None and not_before.tzinfo is None:
+        not_before = not_before.replace(tzinfo=UTC)
+    retry_in = retry_delay(
+        action.attempts,
+        base=settings.webhook_backoff_base_s,
+        cap=settings.webhook_backoff_cap_s,
+        retry_after=(not_before - now).total_seconds() if not_before else None,
+        rand=rand,
+    )
+    action.next_attempt_at = now + timedelta(seconds=retry_in)
+    return Delivery(status, action.attempts, retry_in)
+
+
+@app.task(bind=True, name="mailroute.deliver_webhook", max_retries=None, acks_late=True)
+def deliver_webhook(self: Task[Any, Any], action_id: int) -> str:
+    """Deliver one webhook action; re-scheduled with a countdown while it is FAILED (broker mode only)."""
+    eager = bool(self.request.is_eager)
+    try:
+        with session_scope(get_settings().database_url) as session:
+            result = deliver(session, action_id)
+    except Exception:
+        if not eager:
+            raise
+        # in-process, the caller is classification: a webhook problem must not fail it
+        log.exception("webhook action %s could not be delivered; left for requeue_due", action_id)
+        return "error"
+    if result.retry_in is not None and not eager:
+        raise self.retry(countdown=result.retry_in)
+    return result.status
+
+
+def enqueue_after_commit(session: Session, action_ids: Iterable[int]) -> None:
+    """Queue deliveries once ``session`` commits: earlier, a worker would still read the old row."""
+    if _QUEUE_KEY not in session.info:  # listeners live as long as the session; an empty list is a no-op
+        event.listen(session, "after_commit", _send_queued)
+        event.listen(session, "after_rollback", _drop_queued)
+    session.info.setdefault(_QUEUE_KEY, []).extend(action_ids)
+
+
+def _send_queued(session: Session) -> None:
+    queued, session.info[_QUEUE_KEY] = session.info[_QUEUE_KEY], []
+    for action_id in queued:
+        deliver_webhook.delay(action_id)
+
+
+def _drop_queued(session: Session) -> None:
+    session.info[_QUEUE_KEY] = []
+
+
+def redeliver(session: Session, action_id: int) -> Action:
+    """Reset a dead, failed or delivered webhook to pending with the SAME key; queued when the caller commits.
+
+    ``attempts`` restarts at 0 so the new round gets the endpoint's full tries; the ActionAttempt log
+    keeps the earlier rounds.
+    """
+    action = session.get(Action, action_id, with_for_update=True)
+    if action is None or action.kind != "webhook":
+        raise InputError(f"no webhook action with id {action_id}")
+    if action.status not in REDELIVERABLE:
+        raise InputError(
+            f"webhook action {action_id} is {action.status}; only dead, failed or done ones are redelivered"
+        )
+    action.status, action.attempts = ActionStatus.PENDING, 0
+    action.last_error = action.next_attempt_at = action.done_at = None
+    session.flush()
+    enqueue_after_commit(session, [action.id])
+    log.info("webhook action %s re-queued for redelivery", action_id, extra={"message_id": action.message_id})
+    return action
+
+
+def requeue_due(
+    session: Session, *, now: datetime | None = None, stale_after: timedelta = timedelta(minutes=15)
+) -> list[int]:
+    """Queue (after commit) FAILED webhooks whose time has come and PENDING ones nobody picked up.
+
+    The safety net for eager mode and for countdowns a broker lost; wire it to a CLI command or beat.
+    """
+    now = now or datetime.now(UTC)
+    ids = list(
+        session.scalars(
+            select(Action.id)
+            .where(
+                Action.kind == "webhook",
+                or_(
+                    and_(
+                        Action.status == ActionStatus.FAILED,
+                        or_(Action.next_attempt_at.is_(None), Action.next_attempt_at <= now),
+                    ),
+                    and_(Action.status == ActionStatus.PENDING, Action.updated_at <= now - stale_after),
+                ),
+            )
+            .order_by(Action.id)
+        )
+    )
+    if ids:
+        enqueue_after_commit(session, ids)
+    return ids

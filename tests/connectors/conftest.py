@@ -1,0 +1,136 @@
+"""IMAP fixtures: a private Dovecot per test, an accounts file pointing at it, in-process routing.
+
+``dovecot`` starts a fresh server (skipped on a laptop without Dovecot, a failure in CI);
+``imap_env`` adds a migrated SQLite database, an accounts file for the test user, and settings with
+no broker, so classification and actions run eagerly in the calling thread with the constant
+scorer. Fault tests reuse ``dovecot.restart()`` / ``dovecot.reset_uidvalidity()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from imapclient import IMAPClient
+
+from tests.conftest import REPO, require_service
+from tests.connectors.dovecot import Dovecot, find_dovecot
+from worker.settings import Settings
+
+ACCOUNT = "test"
+
+
+@pytest.fixture
+def dovecot(tmp_path: Path) -> Iterator[Dovecot]:
+    """A running Dovecot with one user, on a free loopback port; stopped afterwards."""
+    require_service(find_dovecot() is not None, "Dovecot (apt-get install dovecot-imapd)")
+    server = Dovecot(tmp_path / "dovecot")
+    server.start()
+    yield server
+    server.cleanup()
+
+
+def make_mail(i: int, *, subject: str | None = None, body: str | None = None, tag: str = "t") -> bytes:
+    msg = EmailMessage()
+    msg["From"] = f"sender{i}@example.com"
+    msg["To"] = "team@example.com"
+    msg["Subject"] = subject or f"Weekly project status {i}"
+    msg["Message-ID"] = f"<{tag}-{i}@example.com>"
+    msg.set_content(body or f"Mail {i}: the migration is on track; next milestone on Friday.")
+    return msg.as_bytes()
+
+
+def imap(server: Dovecot) -> IMAPClient:
+    client = IMAPClient(server.host, server.port, ssl=False, timeout=30)
+    client.login(server.user, server.password)
+    return client
+
+
+def append(server: Dovecot, mails: list[bytes], folder: str = "INBOX") -> None:
+    client = imap(server)
+    try:
+        if not client.folder_exists(folder):
+            client.create_folder(folder)
+        for start in range(0, len(mails), 100):
+            client.multiappend(folder, mails[start : start + 100])
+    finally:
+        client.logout()
+
+
+def write_accounts(path: Path, server: Dovecot, folders: list[str]) -> Path:
+    quoted = ", ".join(f'"{f}"' for f in folders)
+    path.write_text(
+        f"accounts:\n"
+        f"  - name: {ACCOUNT}\n"
+        f"    host: {server.host}\n"
+        f"    port: {server.port}\n"
+        f"    tls: none\n"
+        f"    username: {server.user}\n"
+        f"    password_env: TEST_IMAP_PASSWORD\n"
+        f"    folders: [{quoted}]\n"
+    )
+    return path
+
+
+@dataclass
+class ImapEnv:
+    server: Dovecot
+    db_url: str
+    settings: Settings
+
+    def account(self):  # type: ignore[no-untyped-def]
+        from connectors.accounts import load_accounts
+
+        return load_accounts(self.settings.accounts_file)[ACCOUNT]
+
+
+def install_env(
+    monkeypatch: pytest.MonkeyPatch, server: Dovecot, db_url: str, tmp_path: Path, **overrides: object
+) -> ImapEnv:
+    """Settings (through the environment, as tasks read them) and an eager in-process runtime."""
+    from worker.celery_app import app
+    from worker.runtime import build_runtime, set_runtime
+    from worker.scoring.constant import ConstantScorer
+    from worker.settings import get_settings
+
+    accounts = write_accounts(tmp_path / "accounts.yaml", server, ["INBOX"])
+    env = {
+        "MAILROUTE_DATABASE_URL": db_url,
+        "MAILROUTE_ACCOUNTS_FILE": str(accounts),
+        "MAILROUTE_ALLOW_PLAINTEXT": "true",
+        "MAILROUTE_BACKEND": "constant",
+        "MAILROUTE_RULES_PATH": str(REPO / "rules" / "examples" / "office.yaml"),
+        "TEST_IMAP_PASSWORD": server.password,
+    }
+    env.update({f"MAILROUTE_{k.upper()}": str(v) for k, v in overrides.items() if k != "scorer"})
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("MAILROUTE_BROKER_URL", raising=False)
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
+    get_settings.cache_clear()
+    settings = get_settings()
+    scorer = overrides.get("scorer") or ConstantScorer(0.0)
+    set_runtime(build_runtime(settings, scorer=scorer))  # type: ignore[arg-type]
+    return ImapEnv(server, db_url, settings)
+
+
+@pytest.fixture
+def imap_env(
+    dovecot: Dovecot, sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[ImapEnv]:
+    """Dovecot + SQLite + eager routing with a scorer that decides no labels (fast, no actions)."""
+    yield install_env(monkeypatch, dovecot, sqlite_url, tmp_path)
+    teardown_env()
+
+
+def teardown_env() -> None:
+    from connectors.mailbox import close_pooled
+    from worker.runtime import set_runtime
+    from worker.settings import get_settings
+
+    close_pooled()
+    set_runtime(None)
+    get_settings.cache_clear()

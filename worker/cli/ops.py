@@ -1,0 +1,39 @@
+"""Operations commands: ``mailroute requeue`` (re-queue stale work) and ``mailroute worker``."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from worker.db.session import session_scope
+
+
+def requeue_command(
+    older_than: float = typer.Option(300.0, help="Only work older than this many seconds."),
+) -> None:
+    """Queue again the mails and actions a crash or a lost task left unfinished."""
+    from worker.sweeper import sweep
+
+    with session_scope() as session:
+        stale = sweep(session, older_than_s=older_than)
+    typer.echo(f"re-queued {len(stale.message_ids)} mails and {len(stale.action_ids)} actions")
+
+
+def worker_command(
+    concurrency: int = typer.Option(0, help="Worker processes (0: one per core; GPU workers: 1)."),
+    pool: str = typer.Option("prefork", help="prefork, or solo for a GPU worker (vLLM needs it)."),
+    queues: str = typer.Option("classify,actions,webhooks", help="Comma-separated queues to consume."),
+) -> None:
+    """Run a Celery worker (the same as ``celery -A worker worker``) with mailroute's defaults."""
+    args = [sys.executable, "-m", "celery", "-A", "worker", "worker", f"--pool={pool}", f"-Q{queues}",
+            "--loglevel=INFO", "--without-gossip", "--without-mingle"]
+    if concurrency:
+        args.append(f"--concurrency={concurrency}")
+    os.execv(sys.executable, args)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("requeue")(requeue_command)
+    app.command("worker")(worker_command)
