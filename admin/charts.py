@@ -12,11 +12,12 @@ BLUE, GREEN, AMBER, VIOLET = "#2563eb", "#059669", "#d97706", "#7c3aed"
 _lock = threading.Lock()  # pyplot state is global: one figure at a time
 
 
-def _figure(draw: Callable[[Any], None], *, height: float = 2.6) -> bytes:
+def _figure(draw: Callable[[Any], None], *, height: float = 2.6, horizontal: bool = False) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     with _lock:
         fig, ax = plt.subplots(figsize=(7.2, height), dpi=110)
@@ -27,6 +28,8 @@ def _figure(draw: Callable[[Any], None], *, height: float = 2.6) -> bytes:
             ax.grid(axis="y", color=GRID, linewidth=0.8)
             ax.set_axisbelow(True)
             draw(ax)
+            counts = ax.xaxis if horizontal else ax.yaxis
+            counts.set_major_locator(MaxNLocator(integer=True))  # counts of mails: no 2.5 ticks
             fig.tight_layout()
             out = io.BytesIO()
             fig.savefig(out, format="png")
@@ -85,7 +88,7 @@ def labels(stats: dict[str, Any]) -> bytes:
                 0.5, 0.5, "no decisions yet", ha="center", va="center", color=MUTED, transform=ax.transAxes
             )
 
-    return _figure(draw, height=max(2.0, 0.32 * len(items) + 0.8))
+    return _figure(draw, height=max(2.0, 0.32 * len(items) + 0.8), horizontal=True)
 
 
 CHARTS: dict[str, Callable[[dict[str, Any]], bytes]] = {"volume": volume, "review": review, "labels": labels}

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from admin import charts, csrf, playground, queries, stats
 from admin.deps import db, page_user
 from admin.views_review import render
+from worker.db.models import Decision, Message
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(page_user), Depends(csrf.protect_form)])
 CSV_COLUMNS = (
@@ -57,8 +58,29 @@ def csv_cell(value: object) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+def csv_row(message: Message, decision: Decision) -> list[str]:
+    values = (
+        message.id,
+        message.received_at.isoformat() if message.received_at else "",
+        message.account,
+        message.folder,
+        message.sender,
+        message.subject,
+        "; ".join(decision.labels),
+        decision.needs_review,
+        decision.review_state,
+        decision.reviewed_at.isoformat() if decision.reviewed_at else "",
+        f"{decision.top_score:.4f}",
+        f"{decision.margin:.4f}",
+        decision.model_id,
+        decision.rule_set_name,
+        " | ".join(decision.reasons),
+    )
+    return [csv_cell(v) for v in values]
+
+
 @router.get("/decisions.csv")
-def decisions_csv(request: Request, session: Session = Depends(db)) -> Response:
+def decisions_csv(request: Request) -> Response:
     filters = queries.parse_filters(request.query_params, default_sort="newest")
     query = queries.filtered(filters, review_only=False).execution_options(yield_per=500)
 
@@ -66,32 +88,15 @@ def decisions_csv(request: Request, session: Session = Depends(db)) -> Response:
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(CSV_COLUMNS)
-        for message, decision in session.execute(query):
-            writer.writerow(
-                [
-                    csv_cell(v)
-                    for v in (
-                        message.id,
-                        message.received_at.isoformat() if message.received_at else "",
-                        message.account,
-                        message.folder,
-                        message.sender,
-                        message.subject,
-                        "; ".join(decision.labels),
-                        decision.needs_review,
-                        decision.review_state,
-                        decision.reviewed_at.isoformat() if decision.reviewed_at else "",
-                        f"{decision.top_score:.4f}",
-                        f"{decision.margin:.4f}",
-                        decision.model_id,
-                        decision.rule_set_name,
-                        " | ".join(decision.reasons),
-                    )
-                ]
-            )
+        # its own session: a streamed body outlives the request's dependencies
+        with request.app.state.session_factory() as session:
+            for message, decision in session.execute(query):
+                writer.writerow(csv_row(message, decision))
+                yield out.getvalue()
+                out.seek(0)
+                out.truncate()
+        if out.getvalue():
             yield out.getvalue()
-            out.seek(0)
-            out.truncate()
 
     headers = {"Content-Disposition": 'attachment; filename="mailroute-decisions.csv"'}
     return StreamingResponse(lines(), media_type="text/csv; charset=utf-8", headers=headers)

@@ -81,7 +81,7 @@ def bench_vllm(model: Path, mail: str, repeats: int) -> dict[str, dict[int, floa
         out[mode] = {}
         for k in KS:
             out[mode][k] = time_per_mail(
-                lambda k=k: scorer.score(
+                lambda k=k, s=scorer: s.score(
                     [f"{time.perf_counter_ns()} {mail}"], LABELS[:k], instruction=INSTRUCTION
                 ),
                 repeats,

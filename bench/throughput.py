@@ -76,14 +76,16 @@ def main() -> None:
     baseline_rate = len(mails) / statistics.median(times["baseline"])
     ratio = project_rate / baseline_rate
     print(
-        f"{len(mails)} mails, batch {args.batch_size}, {args.repeat} repetitions, torch threads {torch.get_num_threads()}"
+        f"{len(mails)} mails, batch {args.batch_size}, {args.repeat} repetitions, "
+        f"torch threads {torch.get_num_threads()}"
     )
     for name, rate in (("project", project_rate), ("baseline", baseline_rate)):
         runs = ", ".join(f"{t:.1f}s" for t in times[name])
         print(f"{name:9s} {rate:7.2f} mails/s  (runs: {runs})")
     print(f"ratio (project / baseline): {ratio:.2f}")
     print(
-        f"RESULT project_mails_per_s={project_rate:.3f} baseline_mails_per_s={baseline_rate:.3f} ratio={ratio:.3f}"
+        f"RESULT project_mails_per_s={project_rate:.3f} "
+        f"baseline_mails_per_s={baseline_rate:.3f} ratio={ratio:.3f}"
     )
 
 

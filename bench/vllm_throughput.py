@@ -49,7 +49,8 @@ def flop_estimate(prefix_tokens: float, suffix_tokens: float, block: int = 16) -
     # vLLM caches whole blocks only: each hit pair recomputes up to block-1 prefix tokens (avg block/2).
     vllm_shared = prefix_tokens + K * (suffix_tokens + block / 2)
     print(
-        f"\nQwen3-Reranker-4B estimate on one H100 (non-embedding params {params / 1e9:.2f} B, 50% of bf16 peak):"
+        f"\nQwen3-Reranker-4B estimate on one H100 "
+        f"(non-embedding params {params / 1e9:.2f} B, 50% of bf16 peak):"
     )
     for name, tokens in (("naive", naive), ("vllm prefix caching", vllm_shared), ("ideal sharing", ideal)):
         mails_s = rate / (2 * params * tokens)
@@ -132,7 +133,8 @@ def main() -> None:
     print(f"tokens per mail: prefix {prefix_len}, label suffix {suffix_len:.0f}")
     flop_estimate(prefix_len, suffix_len)
     print(
-        f"RESULT k={K} mails={args.mails} cached_mails_s={rates['on']:.2f} uncached_mails_s={rates['off']:.2f} "
+        f"RESULT k={K} mails={args.mails} cached_mails_s={rates['on']:.2f} "
+        f"uncached_mails_s={rates['off']:.2f} "
         f"speedup={rates['on'] / rates['off']:.2f} hit_rate={hit_rate:.2f}"
     )
 

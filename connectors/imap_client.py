@@ -111,6 +111,6 @@ def session(account: Account, settings: Settings | None = None) -> Iterator[IMAP
 
 def is_transient(error: BaseException) -> bool:
     """True for errors worth a reconnect/retry: network loss or a server's 'try later' answer."""
-    if isinstance(error, NETWORK_ERRORS | TransientError):
+    if isinstance(error, (*NETWORK_ERRORS, TransientError)):
         return True
     return isinstance(error, imaplib.IMAP4.error) and any(code in str(error) for code in TRANSIENT_CODES)

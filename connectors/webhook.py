@@ -12,108 +12,34 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
+import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any
 
 import httpx
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.endpoints import Endpoint, configured_endpoints
+from connectors.webhook_payload import SCHEMA, build_payload, encode
 from worker.actions import NotApplicable, register
-from worker.db.models import Action, Decision, Message, Score
-from worker.errors import ConfigError, ConnectorError, TransientError
+from worker.db.models import Action, ActionStatus, Message
+from worker.errors import ConfigError, ConnectorError, InputError, TransientError
 from worker.settings import get_settings
 
-SCHEMA = "mailroute.webhook/v1"
-EVENT = "message.routed"
-ADMIN_MESSAGE_PATH = "/messages/{id}"
 SIGNATURE_HEADER = "X-Mailroute-Signature"
 TIMESTAMP_HEADER = "X-Mailroute-Timestamp"
 USER_AGENT = "mailroute-webhook/1"
+REDELIVERABLE = (ActionStatus.DEAD, ActionStatus.FAILED, ActionStatus.DONE)
+
+log = logging.getLogger(__name__)
 
 
 def sign(secret: bytes | str, timestamp: int | str, body: bytes) -> str:
     """``sha256=`` + hex HMAC over ``"{timestamp}." + body``: binding the time stops replays of old bodies."""
     key = secret.encode() if isinstance(secret, str) else secret
     return "sha256=" + hmac.new(key, f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-
-
-def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
-
-
-def build_payload(session: Session, action: Action, message: Message, *, admin_url: str) -> dict[str, Any]:
-    """The ``mailroute.webhook/v1`` document (docs/webhooks.md): facts, decision, scores, admin link."""
-    decision = session.scalar(
-        select(Decision).where(Decision.message_id == message.id, Decision.mode == "live")
-    )
-    return {
-        "schema": SCHEMA,
-        "event": EVENT,
-        "delivery_id": action.key,
-        "endpoint": action.target,
-        "category": action.category,
-        "params": dict(action.params or {}),
-        "message": message_facts(message),
-        "decision": decision_facts(decision) if decision else None,
-        "scores": decision_scores(session, decision) if decision else {},
-        "links": {"admin": admin_url.rstrip("/") + ADMIN_MESSAGE_PATH.format(id=message.id)},
-    }
-
-
-def message_facts(message: Message) -> dict[str, Any]:
-    return {
-        "id": message.id,
-        "message_id": message.message_id,
-        "subject": message.subject,
-        "sender": message.sender,
-        "recipients": list(message.recipients or []),
-        "date": _iso(message.sent_at),
-        "list_id": message.list_id,
-        "account": message.account,
-        "folder": message.folder,
-        "received_at": _iso(message.received_at),
-    }
-
-
-def decision_facts(decision: Decision) -> dict[str, Any]:
-    return {
-        "labels": list(decision.labels),
-        "needs_review": decision.needs_review,
-        "reasons": list(decision.reasons),
-        "rule_set": decision.rule_set_name,
-        "rule_set_hash": decision.rule_set_hash,
-        "model_id": decision.model_id,
-        "top_score": round(decision.top_score, 6),
-        "margin": round(decision.margin, 6),
-        "decided_at": _iso(decision.created_at),
-    }
-
-
-def decision_scores(session: Session, decision: Decision) -> dict[str, float]:
-    """The scores behind ``decision`` only: same model and rule-set version."""
-    rows = session.scalars(
-        select(Score)
-        .where(
-            Score.message_id == decision.message_id,
-            Score.model_id == decision.model_id,
-            Score.rule_set_hash == decision.rule_set_hash,
-        )
-        .order_by(Score.label)
-    )
-    return {row.label: round(row.score, 6) for row in rows}
-
-
-def encode(payload: dict[str, Any]) -> bytes:
-    """Canonical JSON (sorted keys, no spaces): the same document always signs to the same bytes."""
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def parse_retry_after(value: str | None, *, now: datetime) -> float | None:
@@ -210,6 +136,27 @@ def redact(text: str, endpoint: Endpoint) -> str:
     """Belt and braces: a library message or a receiver's echo must not carry the secret or URL out."""
     secret = endpoint.secret.decode(errors="replace")
     return text.replace(secret, "***").replace(endpoint.url, f"<{endpoint.name}>")
+
+
+def redeliver(session: Session, action_id: int) -> list[int]:
+    """Reset a dead, failed or done webhook to pending with the SAME key; returns the ids to queue.
+
+    The caller queues them after its commit (``worker.tasks.enqueue_actions``): queued earlier, a worker
+    would still read the old row. ``attempts`` restarts at 0 for a full new round of tries; the
+    ActionAttempt log keeps the earlier rounds.
+    """
+    action = session.get(Action, action_id, with_for_update=True)
+    if action is None or action.kind != "webhook":
+        raise InputError(f"no webhook action with id {action_id}")
+    if action.status not in REDELIVERABLE:
+        raise InputError(
+            f"webhook action {action_id} is {action.status}; only dead, failed or done ones are redelivered"
+        )
+    action.status, action.attempts = ActionStatus.PENDING, 0
+    action.last_error = action.next_attempt_at = action.done_at = None
+    session.flush()
+    log.info("webhook action %s reset for redelivery", action_id, extra={"message_id": action.message_id})
+    return [action.id]
 
 
 register("webhook", WebhookExecutor())

@@ -1,24 +1,24 @@
-"""The webhook delivery task, its retry schedule, and redelivery for the admin.
+"""The webhook delivery task and its retry schedule.
 
 Webhooks have their own task on their own queue so a slow or failing receiver never holds up routing.
 The Action row is the source of truth: its ``attempts`` decide the dead letter (the endpoint's
 ``max_attempts``), its ``next_attempt_at`` says when the next try is due; the task only turns that
 into a Celery countdown. With no broker (eager mode) a failed try is *not* retried in-process — that
 would sleep inside classification — the row stays FAILED with ``next_attempt_at`` for
-:func:`requeue_due` (a CLI command or periodic task) to pick up.
+:func:`due_webhooks` (a CLI command or periodic task) to pick up.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from celery import Task
-from sqlalchemy import and_, event, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from connectors.endpoints import configured_endpoints
@@ -26,15 +26,13 @@ from worker.actions import run_action
 from worker.celery_app import app
 from worker.db.models import Action, ActionStatus
 from worker.db.session import session_scope
-from worker.errors import ConfigError, InputError
+from worker.errors import ConfigError
 from worker.settings import get_settings
 
 log = logging.getLogger(__name__)
 
 # Kept under the broker's visibility timeout (3600 s): a longer countdown gets redelivered early by Redis.
 MAX_RETRY_AFTER_S = 1800.0
-REDELIVERABLE = (ActionStatus.DEAD, ActionStatus.FAILED, ActionStatus.DONE)
-_QUEUE_KEY = "mailroute.webhooks_to_queue"
 
 
 def retry_delay(
@@ -114,76 +112,27 @@ def deliver_webhook(self: Task[Any, Any], action_id: int) -> str:
         if not eager:
             raise
         # in-process, the caller is classification: a webhook problem must not fail it
-        log.exception("webhook action %s could not be delivered; left for requeue_due", action_id)
+        log.exception("webhook action %s could not be delivered; left for due_webhooks", action_id)
         return "error"
     if result.retry_in is not None and not eager:
         raise self.retry(countdown=result.retry_in)
     return result.status
 
 
-def enqueue_after_commit(session: Session, action_ids: Iterable[int]) -> None:
-    """Queue deliveries once ``session`` commits: earlier, a worker would still read the old row."""
-    if _QUEUE_KEY not in session.info:  # listeners live as long as the session; an empty list is a no-op
-        event.listen(session, "after_commit", _send_queued)
-        event.listen(session, "after_rollback", _drop_queued)
-    session.info.setdefault(_QUEUE_KEY, []).extend(action_ids)
-
-
-def _send_queued(session: Session) -> None:
-    queued, session.info[_QUEUE_KEY] = session.info[_QUEUE_KEY], []
-    for action_id in queued:
-        deliver_webhook.delay(action_id)
-
-
-def _drop_queued(session: Session) -> None:
-    session.info[_QUEUE_KEY] = []
-
-
-def redeliver(session: Session, action_id: int) -> Action:
-    """Reset a dead, failed or delivered webhook to pending with the SAME key; queued when the caller commits.
-
-    ``attempts`` restarts at 0 so the new round gets the endpoint's full tries; the ActionAttempt log
-    keeps the earlier rounds.
-    """
-    action = session.get(Action, action_id, with_for_update=True)
-    if action is None or action.kind != "webhook":
-        raise InputError(f"no webhook action with id {action_id}")
-    if action.status not in REDELIVERABLE:
-        raise InputError(
-            f"webhook action {action_id} is {action.status}; only dead, failed or done ones are redelivered"
-        )
-    action.status, action.attempts = ActionStatus.PENDING, 0
-    action.last_error = action.next_attempt_at = action.done_at = None
-    session.flush()
-    enqueue_after_commit(session, [action.id])
-    log.info("webhook action %s re-queued for redelivery", action_id, extra={"message_id": action.message_id})
-    return action
-
-
-def requeue_due(
+def due_webhooks(
     session: Session, *, now: datetime | None = None, stale_after: timedelta = timedelta(minutes=15)
 ) -> list[int]:
-    """Queue (after commit) FAILED webhooks whose time has come and PENDING ones nobody picked up.
+    """FAILED webhooks overdue by ``stale_after`` and PENDING ones untouched that long: ids to queue.
 
-    The safety net for eager mode and for countdowns a broker lost; wire it to a CLI command or beat.
+    The safety net for eager mode (pass ``stale_after=timedelta(0)``) and for countdowns a broker
+    lost; the grace keeps it from racing a countdown that is about to fire. Wire it to a CLI command
+    or a periodic task: commit, then ``worker.tasks.enqueue_actions(ids)``.
     """
-    now = now or datetime.now(UTC)
-    ids = list(
-        session.scalars(
-            select(Action.id)
-            .where(
-                Action.kind == "webhook",
-                or_(
-                    and_(
-                        Action.status == ActionStatus.FAILED,
-                        or_(Action.next_attempt_at.is_(None), Action.next_attempt_at <= now),
-                    ),
-                    and_(Action.status == ActionStatus.PENDING, Action.updated_at <= now - stale_after),
-                ),
-            )
-            .order_by(Action.id)
-        )
+    limit = (now or datetime.now(UTC)) - stale_after
+    failed_due = and_(
+        Action.status == ActionStatus.FAILED,
+        or_(Action.next_attempt_at.is_(None), Action.next_attempt_at <= limit),
     )
-    if ids:
-        enqueue_after_commit(session, ids)
-    return ids
+    stranded = and_(Action.status == ActionStatus.PENDING, Action.updated_at <= limit)
+    query = select(Action.id).where(Action.kind == "webhook", or_(failed_due, stranded)).order_by(Action.id)
+    return list(session.scalars(query))

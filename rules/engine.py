@@ -63,6 +63,10 @@ def decide(scores: Mapping[str, float], facts: MessageFacts, rule_set: RuleSet) 
     needs_review = model_decides and _doubtful([score[c.name] for c in ranked], rule_set, reasons)
 
     labels = [*forced, *(c.name for c in chosen)]
+    if not labels and needs_review and rule_set.policy.fallback is None:
+        # no fallback to propose: offer the reviewer the model's best guess
+        labels = [ranked[0].name]
+        reasons.append(f"proposed {ranked[0].name} for review")
     if not labels:
         labels = _fallback(rule_set, forbidden, reasons)
     actions: list[ActionSpec] = []

@@ -19,10 +19,20 @@ from typing import Any
 from websockets.sync.client import connect
 
 CHROMIUM_FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage", "--disable-extensions", "--hide-scrollbars", "--mute-audio",
-    "--remote-debugging-port=0", "--window-size=1360,900",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--disable-extensions",
+    "--hide-scrollbars",
+    "--mute-audio",
+    "--remote-debugging-port=0",
+    "--window-size=1360,900",
 )
 
 
@@ -39,21 +49,26 @@ class Browser:
         self.profile = tempfile.mkdtemp(prefix="mailroute-chromium-")
         self.process = subprocess.Popen(
             [binary, *CHROMIUM_FLAGS, f"--user-data-dir={self.profile}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         self.timeout_s = timeout_s
         self.events: list[dict[str, Any]] = []
         self._id = 0
         self._stack = contextlib.ExitStack()
-        self.ws = self._stack.enter_context(connect(self._devtools_url(), max_size=None, open_timeout=timeout_s))
+        self.ws = self._stack.enter_context(
+            connect(self._devtools_url(), max_size=None, open_timeout=timeout_s)
+        )
         target = self.call("Target.createTarget", {"url": "about:blank"}, page=False)["targetId"]
         self.session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True}, page=False)[
             "sessionId"
         ]
         for domain in ("Page", "Runtime"):
             self.call(f"{domain}.enable")
-        self.call("Emulation.setDeviceMetricsOverride",
-                  {"width": 1360, "height": 900, "deviceScaleFactor": 1, "mobile": False})
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": 1360, "height": 900, "deviceScaleFactor": 1, "mobile": False},
+        )
 
     def _devtools_url(self) -> str:
         port_file = Path(self.profile) / "DevToolsActivePort"
@@ -94,7 +109,9 @@ class Browser:
             self.events.append(json.loads(self.ws.recv(timeout=remaining)))
 
     def evaluate(self, expression: str) -> Any:
-        result = self.call("Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True})
+        result = self.call(
+            "Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True}
+        )
         if "exceptionDetails" in result:
             raise RuntimeError(f"page script failed: {result['exceptionDetails']}")
         return result["result"].get("value")
@@ -122,7 +139,9 @@ class Browser:
         """A full-page PNG."""
         size = self.call("Page.getLayoutMetrics")["cssContentSize"]
         clip = {"x": 0, "y": 0, "width": 1360, "height": min(int(size["height"]) + 1, 4000), "scale": 1}
-        data = self.call("Page.captureScreenshot", {"format": "png", "clip": clip, "captureBeyondViewport": True})
+        data = self.call(
+            "Page.captureScreenshot", {"format": "png", "clip": clip, "captureBeyondViewport": True}
+        )
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(data["data"]))
 

@@ -35,16 +35,25 @@ class Enqueued:
 
 def admin_settings(url: str, **extra: object) -> Settings:
     return Settings(
-        database_url=url, rules_path=OFFICE_RULES, backend="constant", admin_password_hash=_HASH,
-        admin_secret_key="test-secret-key", admin_api_token="test-api-token", **extra,  # type: ignore[arg-type]
+        database_url=url,
+        rules_path=OFFICE_RULES,
+        backend="constant",
+        admin_password_hash=_HASH,
+        admin_secret_key="test-secret-key",
+        admin_api_token="test-api-token",
+        **extra,  # type: ignore[arg-type]
     )
 
 
 def make_app(url: str, enqueued: Enqueued | None = None, **extra: object) -> FastAPI:
     settings = admin_settings(url, **extra)
     runtime = Runtime(settings, ConstantScorer(), office_rules(), 0.0)
-    return create_app(settings, runtime_provider=lambda: runtime, rule_set_provider=office_rules,
-                      enqueue=enqueued if enqueued is not None else Enqueued())
+    return create_app(
+        settings,
+        runtime_provider=lambda: runtime,
+        rule_set_provider=office_rules,
+        enqueue=enqueued if enqueued is not None else Enqueued(),
+    )
 
 
 def csrf_of(html: str) -> str:
@@ -55,8 +64,11 @@ def csrf_of(html: str) -> str:
 
 def login(client: TestClient, password: str = PASSWORD) -> TestClient:
     token = csrf_of(client.get("/login").text)
-    response = client.post("/login", data={"username": "admin", "password": password, "csrf_token": token,
-                                           "next": "/review"}, follow_redirects=False)
+    response = client.post(
+        "/login",
+        data={"username": "admin", "password": password, "csrf_token": token, "next": "/review"},
+        follow_redirects=False,
+    )
     assert response.status_code == 303, response.text
     return client
 

@@ -30,7 +30,14 @@ def protected_routes(app: FastAPI) -> list[tuple[str, str]]:
 
 def test_route_table_is_covered(app: FastAPI) -> None:
     paths = {path for _, path in protected_routes(app)}
-    assert {"/review", "/messages/1", "/decisions.csv", "/api/review", "/api/openapi.json", "/logout"} <= paths
+    assert {
+        "/review",
+        "/messages/1",
+        "/decisions.csv",
+        "/api/review",
+        "/api/openapi.json",
+        "/logout",
+    } <= paths
     assert len(paths) >= 15
 
 
@@ -40,7 +47,9 @@ def test_every_route_refuses_anonymous_requests(app: FastAPI, anon: TestClient) 
         kwargs: dict = {"follow_redirects": False}
         if method != "GET":
             kwargs["data" if not path.startswith("/api") else "json"] = (
-                {"csrf_token": token, "decision": "approve"} if not path.startswith("/api") else {"decision": "approve"}
+                {"csrf_token": token, "decision": "approve"}
+                if not path.startswith("/api")
+                else {"decision": "approve"}
             )
         response = anon.request(method, path, **kwargs)
         if path.startswith("/api"):
@@ -61,10 +70,15 @@ def test_open_routes_answer_without_login(anon: TestClient) -> None:
 
 def test_login_sets_a_secure_httponly_samesite_cookie_and_rotates_the_session(anon: TestClient) -> None:
     token = csrf_of(anon.get("/login").text)
-    response = anon.post("/login", data={"username": "admin", "password": PASSWORD, "csrf_token": token},
-                         follow_redirects=False)
+    response = anon.post(
+        "/login",
+        data={"username": "admin", "password": PASSWORD, "csrf_token": token},
+        follow_redirects=False,
+    )
     assert response.status_code == 303 and response.headers["location"] == "/review"
-    cookie = next(v for k, v in response.headers.multi_items() if k == "set-cookie" and v.startswith(SESSION_COOKIE))
+    cookie = next(
+        v for k, v in response.headers.multi_items() if k == "set-cookie" and v.startswith(SESSION_COOKIE)
+    )
     assert "HttpOnly" in cookie and "Secure" in cookie and "samesite=lax" in cookie.lower()
     first = anon.cookies.get(SESSION_COOKIE)
     assert anon.get("/review").status_code == 200
@@ -97,8 +111,11 @@ def test_tampered_cookie_and_logout(client: TestClient) -> None:
 
 def test_next_parameter_never_leaves_the_site(anon: TestClient) -> None:
     token = csrf_of(anon.get("/login").text)
-    response = anon.post("/login", data={"username": "admin", "password": PASSWORD, "csrf_token": token,
-                                         "next": "//evil.example/x"}, follow_redirects=False)
+    response = anon.post(
+        "/login",
+        data={"username": "admin", "password": PASSWORD, "csrf_token": token, "next": "//evil.example/x"},
+        follow_redirects=False,
+    )
     assert response.headers["location"] == "/review"
 
 

@@ -72,15 +72,19 @@ def test_review_flow_in_chromium(browser: Browser, server: tuple[str, FastAPI]) 
     base, app = server
     with app.state.session_factory.begin() as session:
         seed_demo(session)
-        target = session.scalars(select(Message.id).where(Message.subject.like("Invoice 4471%"))
-                                 .order_by(Message.id.desc())).first()
+        target = session.scalars(
+            select(Message.id).where(Message.subject.like("Invoice 4471%")).order_by(Message.id.desc())
+        ).first()
     assert target is not None
 
     # anonymous: sent to the login page; then log in
     browser.goto(f"{base}/review")
     assert browser.path.startswith("/login?next=")
-    browser.submit(fill("input[name=username]", "admin") + fill("input[name=password]", PASSWORD)
-                   + "document.querySelector('form[action=\"/login\"]').submit();")
+    browser.submit(
+        fill("input[name=username]", "admin")
+        + fill("input[name=password]", PASSWORD)
+        + "document.querySelector('form[action=\"/login\"]').submit();"
+    )
     assert browser.path == "/review"
     assert browser.evaluate(f"!!document.querySelector('a[href=\"/messages/{target}\"]')")
     if SCREENSHOTS:
@@ -107,8 +111,12 @@ def test_review_flow_in_chromium(browser: Browser, server: tuple[str, FastAPI]) 
     rows = browser.evaluate(
         "[...document.querySelectorAll('tr.action-row')].map(r => r.dataset.kind + ' ' + r.dataset.target)"
     )
-    assert sorted(rows) == ["imap_flag \\Flagged", "imap_keyword customer-inquiry", "imap_keyword urgent",
-                            "webhook crm-intake"]
+    assert sorted(rows) == [
+        "imap_flag \\Flagged",
+        "imap_keyword customer-inquiry",
+        "imap_keyword urgent",
+        "webhook crm-intake",
+    ]
     assert "corrected" in browser.text(".page-head") and "admin" in browser.text(".history")
 
     # a mail with <script> and onerror= payloads shows as text, and nothing runs
@@ -135,8 +143,11 @@ def test_review_flow_in_chromium(browser: Browser, server: tuple[str, FastAPI]) 
 def test_every_route_refuses_a_browser_without_session(browser: Browser, server: tuple[str, FastAPI]) -> None:
     base, app = server
     for route in app.routes:
-        if not isinstance(route, APIRoute) or "GET" not in route.methods or route.path in ("/login", "/healthz",
-                                                                                            "/metrics"):
+        if (
+            not isinstance(route, APIRoute)
+            or "GET" not in route.methods
+            or route.path in ("/login", "/healthz", "/metrics")
+        ):
             continue
         path = route.path.replace("{message_id}", "1").replace("{name}", "volume")
         browser.goto(base + path)

@@ -43,7 +43,10 @@ def test_review_without_token_changes_nothing(client: TestClient, app: FastAPI) 
 def test_token_of_another_session_is_refused(app: FastAPI) -> None:
     with app.state.session_factory.begin() as session:
         mid = add_mail(session)
-    with TestClient(app, base_url="https://testserver") as a, TestClient(app, base_url="https://testserver") as b:
+    with (
+        TestClient(app, base_url="https://testserver") as a,
+        TestClient(app, base_url="https://testserver") as b,
+    ):
         login(a), login(b)
         token_a = csrf_of(a.get("/review").text)
         response = b.post(f"/messages/{mid}/review", data={"decision": "approve", "csrf_token": token_a})
@@ -60,5 +63,7 @@ def test_api_write_with_session_needs_the_header(client: TestClient, app: FastAP
         mid = add_mail(session)
     assert client.post(f"/api/messages/{mid}/review", json={"decision": "approve"}).status_code == 403
     token = csrf_of(client.get("/review").text)
-    ok = client.post(f"/api/messages/{mid}/review", json={"decision": "approve"}, headers={"X-CSRF-Token": token})
+    ok = client.post(
+        f"/api/messages/{mid}/review", json={"decision": "approve"}, headers={"X-CSRF-Token": token}
+    )
     assert ok.status_code == 200 and ok.json()["review_state"] == "approved"

@@ -24,7 +24,11 @@ def test_healthz_fails_when_the_database_or_broker_is_down(tmp_path) -> None:  #
     with TestClient(app) as client:
         response = client.get("/healthz")
     body = response.json()
-    assert response.status_code == 503 and not body["checks"]["database"]["ok"] and not body["checks"]["broker"]["ok"]
+    assert (
+        response.status_code == 503
+        and not body["checks"]["database"]["ok"]
+        and not body["checks"]["broker"]["ok"]
+    )
 
 
 def test_metrics_count_from_the_database(anon: TestClient, app: FastAPI) -> None:

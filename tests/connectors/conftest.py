@@ -92,6 +92,7 @@ def install_env(
 ) -> ImapEnv:
     """Settings (through the environment, as tasks read them) and an eager in-process runtime."""
     from worker.celery_app import app
+    from worker.db.session import get_engine
     from worker.runtime import build_runtime, set_runtime
     from worker.scoring.constant import ConstantScorer
     from worker.settings import get_settings
@@ -111,6 +112,7 @@ def install_env(
     monkeypatch.delenv("MAILROUTE_BROKER_URL", raising=False)
     monkeypatch.setitem(app.conf, "task_always_eager", True)
     get_settings.cache_clear()
+    get_engine.cache_clear()  # get_engine(None) caches the engine of the first URL it was asked for
     settings = get_settings()
     scorer = overrides.get("scorer") or ConstantScorer(0.0)
     set_runtime(build_runtime(settings, scorer=scorer))  # type: ignore[arg-type]
@@ -128,9 +130,11 @@ def imap_env(
 
 def teardown_env() -> None:
     from connectors.mailbox import close_pooled
+    from worker.db.session import get_engine
     from worker.runtime import set_runtime
     from worker.settings import get_settings
 
     close_pooled()
     set_runtime(None)
     get_settings.cache_clear()
+    get_engine.cache_clear()

@@ -12,8 +12,10 @@ system temp dir that the ``dovecot`` user owns (pytest's tmp dirs are private to
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -30,6 +32,7 @@ state_dir = {root}/state
 log_path = {root}/dovecot.log
 info_log_path = {root}/dovecot.log
 protocols = imap
+shutdown_clients = yes
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
@@ -162,6 +165,7 @@ class Dovecot:
             [self.binary, "-F", "-c", str(self.config_path)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            start_new_session=True,  # its own process group: stop() ends the imap children too
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -184,12 +188,15 @@ class Dovecot:
     def stop(self) -> None:
         if self.process is None:
             return
-        self.process.terminate()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+        with contextlib.suppress(ProcessLookupError):  # imap children still serving a client
+            os.killpg(self.process.pid, signal.SIGKILL)
         if self.process.stderr:
             self.process.stderr.close()
         self.process = None

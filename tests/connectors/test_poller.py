@@ -60,8 +60,6 @@ def test_thousand_appended_mails_become_thousand_decisions_none_twice(imap_env: 
     result = poll(imap_env, batch=100, backlog_limit=0)
     elapsed = time.perf_counter() - started
     assert result.stored == 1000
-    with session_factory(imap_env.db_url)() as db:
-        print(db.execute(select(Message.status, Message.error, func.count()).group_by(Message.status, Message.error)).all())
     per_message = decisions_per_message(imap_env.db_url)
     assert len(per_message) == 1000 and set(per_message.values()) == {1}
     assert poll(imap_env, backlog_limit=0).seen == 0

@@ -20,14 +20,13 @@ import yaml
 from sqlalchemy import select
 
 from connectors.endpoints import Endpoint, load_endpoints
-from connectors.webhook import SCHEMA, parse_retry_after, sign
+from connectors.webhook import SCHEMA, parse_retry_after, redeliver, sign
 from connectors.webhook_task import (
     MAX_RETRY_AFTER_S,
     Delivery,
     deliver,
     deliver_webhook,
-    redeliver,
-    requeue_due,
+    due_webhooks,
     retry_delay,
 )
 from tests.conftest import REPO
@@ -68,14 +67,6 @@ def configure(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sqlite_url: str) 
     monkeypatch.delenv("MAILROUTE_BROKER_URL", raising=False)
     yield _configure
     get_settings.cache_clear()
-
-
-@pytest.fixture
-def queued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Action ids handed to the task's ``delay`` (instead of running it)."""
-    sent: list[int] = []
-    monkeypatch.setattr(deliver_webhook, "delay", sent.append)
-    return sent
 
 
 def make_webhook_action(url: str, *, target: str = "hook", status: str = ActionStatus.PENDING) -> int:
@@ -278,17 +269,13 @@ def test_unconfigured_endpoint_is_dead_with_a_clear_message(configure: Configure
     assert error == f"webhook endpoint 'ticketing' is not configured in {path}"
 
 
-def test_redelivery_carries_the_same_idempotency_key(
-    configure: Configure, sqlite_url: str, queued: list[int]
-) -> None:
+def test_redelivery_carries_the_same_idempotency_key(configure: Configure, sqlite_url: str) -> None:
     with receiver(Reply(404), Reply(200)) as server:
         configure(hook={"url": server.url})
         action_id = make_webhook_action(sqlite_url)
         assert attempt(sqlite_url, action_id).status == "dead"
         with session_factory(sqlite_url).begin() as session:
-            redeliver(session, action_id)
-            assert queued == []  # not before the commit: a worker would still read the dead row
-        assert queued == [action_id]
+            assert redeliver(session, action_id) == [action_id]
         action, _ = load(sqlite_url, action_id)
         assert (action.status, action.attempts, action.last_error) == ("pending", 0, None)
         assert attempt(sqlite_url, action_id).status == "done"
@@ -300,41 +287,51 @@ def test_redelivery_carries_the_same_idempotency_key(
     assert [a.outcome for a in log] == ["dead", "done", "done"]
 
 
-def test_redeliver_refuses_pending_and_a_rollback_queues_nothing(
-    configure: Configure, sqlite_url: str, queued: list[int]
-) -> None:
+def test_redeliver_refuses_pending_and_other_kinds(configure: Configure, sqlite_url: str) -> None:
     configure()
     pending = make_webhook_action(sqlite_url)
-    done = make_webhook_action(sqlite_url, status=ActionStatus.DONE)
-    session = session_factory(sqlite_url)()
-    with pytest.raises(InputError, match="is pending"):
-        redeliver(session, pending)
-    redeliver(session, done)
-    session.rollback()
-    session.commit()
-    session.close()
-    assert queued == [] and load(sqlite_url, done)[0].status == "done"
+    with session_factory(sqlite_url).begin() as session:
+        other = session.get(Action, make_webhook_action(sqlite_url, status=ActionStatus.DONE))
+        assert other is not None
+        other.kind = "imap_keyword"
+    with session_factory(sqlite_url)() as session:
+        with pytest.raises(InputError, match="is pending"):
+            redeliver(session, pending)
+        with pytest.raises(InputError, match="no webhook action"):
+            redeliver(session, other.id)
 
 
-def test_requeue_due_picks_due_retries_and_stranded_pending(
-    configure: Configure, sqlite_url: str, queued: list[int]
+def test_enqueue_actions_routes_webhooks_to_their_task(
+    configure: Configure, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from worker.tasks import enqueue_actions
+
+    configure()
+    sent: list[int] = []
+    monkeypatch.setattr(deliver_webhook, "delay", sent.append)
+    action_id = make_webhook_action(sqlite_url)
+    enqueue_actions([action_id])
+    assert sent == [action_id]
+
+
+def test_due_webhooks_finds_overdue_retries_and_stranded_pending(
+    configure: Configure, sqlite_url: str
 ) -> None:
     configure()
     now = datetime.now(UTC)
-    due, later, fresh, stranded = (make_webhook_action(sqlite_url) for _ in range(4))
+    due, later, stranded = (make_webhook_action(sqlite_url) for _ in range(3))
     with session_factory(sqlite_url).begin() as session:
-        for action_id, status, when in (
-            (due, "failed", now - timedelta(seconds=1)),
-            (later, "failed", now + timedelta(hours=1)),
-        ):
+        for action_id, when in ((due, now - timedelta(seconds=1)), (later, now + timedelta(hours=1))):
             action = session.get(Action, action_id)
             assert action is not None
-            action.status, action.next_attempt_at = status, when
-    with session_factory(sqlite_url).begin() as session:
-        ids = requeue_due(session, now=now + timedelta(seconds=1), stale_after=timedelta(0))
-    assert due in ids and later not in ids and {fresh, stranded} <= set(ids) and queued == ids
-    with session_factory(sqlite_url).begin() as session:
-        assert stranded not in requeue_due(session, now=now)  # 15 minutes' grace by default
+            action.status, action.next_attempt_at = ActionStatus.FAILED, when
+    with session_factory(sqlite_url)() as session:
+        assert due_webhooks(session, now=now + timedelta(seconds=1), stale_after=timedelta(0)) == [
+            due,
+            stranded,
+        ]
+        assert due_webhooks(session, now=now) == []  # 15 minutes' grace by default
+        assert due_webhooks(session, now=now + timedelta(minutes=16)) == [due, stranded]
 
 
 def test_task_in_eager_mode_tries_once_and_leaves_the_retry_due(

@@ -253,3 +253,10 @@ def test_decide_is_deterministic_and_leaves_its_inputs_alone() -> None:
     assert scores == {"a": 0.5, "b": 0.5, "c": 0.2}
     with pytest.raises(AttributeError):
         first.labels = ()  # type: ignore[misc]
+
+
+def test_review_without_fallback_proposes_the_best_guess() -> None:
+    rule_set = make_rule_set(("a", "b", "c", "d"), mode="threshold", threshold=0.6, review_band=(0.4, 0.6))
+    decision = decide({"a": 0.2, "b": 0.5, "c": 0.3, "d": 0.0}, make_facts(), rule_set)
+    assert decision.needs_review and decision.labels == ("b",) and decision.actions == ()
+    assert "proposed b for review" in decision.reasons

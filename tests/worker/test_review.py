@@ -24,22 +24,28 @@ def test_approve_creates_the_withheld_actions_and_records_the_review(db_url: str
         ids = review.approve(session, mid, "rita", rule_set=RULES)
     with session_factory(db_url)() as session:
         assert len(ids) == 2 and actions(session) == {
-            ("imap_keyword", "urgent"): ("present", "pending"), ("imap_flag", "\\Flagged"): ("present", "pending"),
+            ("imap_keyword", "urgent"): ("present", "pending"),
+            ("imap_flag", "\\Flagged"): ("present", "pending"),
         }
         decision = session.scalars(select(Decision)).one()
         assert decision.review_state == "approved" and decision.reviewed_at is not None
         correction = session.scalars(select(Correction)).one()
-        assert correction.reviewer == "rita" and correction.old_labels == correction.new_labels == ["urgent matters"]
+        assert correction.reviewer == "rita" and correction.old_labels == correction.new_labels == [
+            "urgent matters"
+        ]
         assert correction.created_at is not None
 
 
 def test_correct_adds_new_actions_and_undoes_done_ones(db_url: str) -> None:
     with session_factory(db_url).begin() as session:
-        mid = add_mail(session, MailSpec(needs_review=False, labels=("system alert", "urgent matters")), rules=RULES)
+        mid = add_mail(
+            session, MailSpec(needs_review=False, labels=("system alert", "urgent matters")), rules=RULES
+        )
         before = actions(session)
         assert set(before.values()) == {("present", "done")}
-        ids = review.correct(session, mid, ["urgent matters", "customer inquiry"], "rita", "not an alert",
-                             rule_set=RULES)
+        ids = review.correct(
+            session, mid, ["urgent matters", "customer inquiry"], "rita", "not an alert", rule_set=RULES
+        )
     with session_factory(db_url)() as session:
         after = actions(session)
         assert after[("imap_keyword", "system-alert")] == ("absent", "pending")  # undo what was done
@@ -48,18 +54,29 @@ def test_correct_adds_new_actions_and_undoes_done_ones(db_url: str) -> None:
         assert after[("imap_keyword", "customer-inquiry")] == ("present", "pending")
         assert after[("webhook", "crm-intake")] == ("present", "pending")
         touched = {(a.kind, a.target) for a in session.scalars(select(Action).where(Action.id.in_(ids)))}
-        assert touched == {("imap_keyword", "system-alert"), ("imap_move", "Alerts"),
-                           ("imap_keyword", "customer-inquiry"), ("webhook", "crm-intake")}
+        assert touched == {
+            ("imap_keyword", "system-alert"),
+            ("imap_move", "Alerts"),
+            ("imap_keyword", "customer-inquiry"),
+            ("webhook", "crm-intake"),
+        }
         decision = session.scalars(select(Decision)).one()
-        assert decision.labels == ["urgent matters", "customer inquiry"] and decision.review_state == "corrected"
+        assert (
+            decision.labels == ["urgent matters", "customer inquiry"] and decision.review_state == "corrected"
+        )
         correction = session.scalars(select(Correction)).one()
-        assert correction.old_labels == ["system alert", "urgent matters"] and correction.note == "not an alert"
+        assert (
+            correction.old_labels == ["system alert", "urgent matters"] and correction.note == "not an alert"
+        )
 
 
 def test_removing_a_label_whose_actions_never_ran_cancels_them(sqlite_url: str) -> None:
     with session_factory(sqlite_url).begin() as session:
-        mid = add_mail(session, MailSpec(needs_review=False, labels=("customer inquiry",),
-                                         action_status=ActionStatus.FAILED), rules=RULES)
+        mid = add_mail(
+            session,
+            MailSpec(needs_review=False, labels=("customer inquiry",), action_status=ActionStatus.FAILED),
+            rules=RULES,
+        )
         ids = review.correct(session, mid, [], "rita", rule_set=RULES)
         assert ids == []
         assert set(actions(session).values()) == {("absent", "skipped")}
@@ -72,7 +89,11 @@ def test_correcting_back_rearms_an_undone_action_with_a_new_key(sqlite_url: str)
         review.correct(session, mid, ["project progress"], "a", rule_set=RULES)
         ids = review.correct(session, mid, ["meeting notice"], "b", rule_set=RULES)
         action = session.scalars(select(Action).where(Action.target == "meeting")).one()
-        assert action.id in ids and (action.desired, action.status) == ("present", "pending") and action.key != key
+        assert (
+            action.id in ids
+            and (action.desired, action.status) == ("present", "pending")
+            and action.key != key
+        )
         assert session.scalar(select(Decision.review_state)) == "corrected"  # differs from the current labels
         assert len(session.scalars(select(Correction)).all()) == 2
 

@@ -169,4 +169,3 @@ class TransformersRerankerScorer:
             hidden = out.last_hidden_state[torch.arange(len(chunk), device=self.device), last]
             scores.append(self._probability(hidden))
         return np.concatenate(scores).reshape(len(batch), n_labels)
-

@@ -13,10 +13,13 @@ from worker.scoring.transformers_backend import TransformersRerankerScorer
 
 
 def official_scores(model, tokenizer, pairs, instruction):  # type: ignore[no-untyped-def]
-    """The model card's recipe verbatim: full logits, log_softmax over (no, yes), exp; one pair at a time."""
+    """The model card's recipe: logits at the last position, log_softmax over (no, yes), exp; pair by pair."""
     import torch
 
-    prefix = '<|im_start|>system\nJudge whether the Document meets the requirements based on the Query and the Instruct provided. Note that the answer can only be "yes" or "no".<|im_end|>\n<|im_start|>user\n'
+    prefix = (
+        "<|im_start|>system\nJudge whether the Document meets the requirements based on the Query and the "
+        'Instruct provided. Note that the answer can only be "yes" or "no".<|im_end|>\n<|im_start|>user\n'
+    )
     suffix = "<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n"
     prefix_tokens = tokenizer.encode(prefix, add_special_tokens=False)
     suffix_tokens = tokenizer.encode(suffix, add_special_tokens=False)
@@ -27,7 +30,7 @@ def official_scores(model, tokenizer, pairs, instruction):  # type: ignore[no-un
         for query, doc in pairs:
             text = f"<Instruct>: {instruction}\n<Query>: {query}\n<Document>: {doc}"
             ids = prefix_tokens + tokenizer(text, add_special_tokens=False)["input_ids"] + suffix_tokens
-            batch_scores = model(input_ids=torch.tensor([ids])).logits[:, -1, :]
+            batch_scores = model(input_ids=torch.tensor([ids]), logits_to_keep=1).logits[:, -1, :]
             two = torch.stack([batch_scores[:, token_false_id], batch_scores[:, token_true_id]], dim=1)
             out.append(torch.nn.functional.log_softmax(two.float(), dim=1)[:, 1].exp().item())
     return np.array(out, dtype=np.float32)

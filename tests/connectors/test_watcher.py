@@ -1,0 +1,155 @@
+"""The IDLE loop against a real Dovecot: woken by new mail, survives a restart, one poller per folder."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from connectors.imap_client import connect
+from connectors.watcher import Backoff, FolderWatcher
+from tests.connectors.conftest import ImapEnv, append, make_mail
+from tests.connectors.dovecot import Dovecot
+from worker.db.models import Decision
+from worker.db.session import session_factory
+from worker.settings import Settings
+from worker.tasks import enqueue_classify
+
+pytestmark = pytest.mark.integration
+
+
+def decided(db_url: str) -> dict[int, int]:
+    with session_factory(db_url)() as db:
+        rows = db.execute(select(Decision.message_id, func.count()).group_by(Decision.message_id)).all()
+    return {message_id: n for message_id, n in rows}
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@contextmanager
+def watching(env: ImapEnv, **kwargs: object) -> Iterator[FolderWatcher]:
+    settings = env.settings.model_copy(update={"poll_interval_s": 3600.0, "lease_ttl_s": 3.0, **kwargs})
+    watcher = FolderWatcher(
+        env.account(),
+        "INBOX",
+        session_factory(env.db_url),
+        settings,
+        enqueue=enqueue_classify,
+        backoff=Backoff(base_s=0.2, cap_s=1.0),
+    )
+    thread = threading.Thread(target=watcher.run, daemon=True)
+    thread.start()
+    try:
+        yield watcher
+    finally:
+        watcher.stop.set()
+        thread.join(timeout=10)
+        assert not thread.is_alive()
+
+
+def test_idle_wakes_the_poller_for_a_new_mail(imap_env: ImapEnv) -> None:
+    with watching(imap_env) as watcher:
+        assert wait_for(lambda: watcher.stats.polls >= 1)
+        started = time.monotonic()
+        append(imap_env.server, [make_mail(1)])
+        assert wait_for(lambda: len(decided(imap_env.db_url)) == 1, timeout=10)
+        latency = time.monotonic() - started
+    assert latency < 5, "the poll interval is an hour: only IDLE can have woken the poller"
+
+
+def test_interval_polling_when_the_server_has_no_idle(imap_env: ImapEnv) -> None:
+    def no_idle(account, settings: Settings):  # type: ignore[no-untyped-def]
+        client = connect(account, settings)
+        client.has_capability = lambda name: name.upper() != "IDLE"  # type: ignore[method-assign]
+        return client
+
+    settings = imap_env.settings.model_copy(update={"poll_interval_s": 0.3, "lease_ttl_s": 3.0})
+    watcher = FolderWatcher(
+        imap_env.account(),
+        "INBOX",
+        session_factory(imap_env.db_url),
+        settings,
+        enqueue=enqueue_classify,
+        connect_fn=no_idle,
+    )
+    thread = threading.Thread(target=watcher.run, daemon=True)
+    thread.start()
+    try:
+        assert wait_for(lambda: watcher.stats.polls >= 1)
+        append(imap_env.server, [make_mail(1), make_mail(2)])
+        assert wait_for(lambda: len(decided(imap_env.db_url)) == 2)
+    finally:
+        watcher.stop.set()
+        thread.join(timeout=10)
+    assert watcher.stats.polls >= 2
+
+
+def deliver_to_maildir(server: Dovecot, raw: bytes, name: str) -> None:
+    """Drop a mail into the Maildir while the server is down, as a local delivery agent would."""
+    new = server.maildir / "new"
+    path = Path(new) / f"{int(time.time())}.{name}.test"
+    path.write_bytes(raw)
+    if server.private_root:
+        import os
+        import pwd
+
+        entry = pwd.getpwnam("dovecot")
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+
+
+def test_server_restart_during_idle_reconnects_and_catches_up(
+    imap_env: ImapEnv, caplog: pytest.LogCaptureFixture
+) -> None:
+    append(imap_env.server, [make_mail(i) for i in range(5)])
+    with watching(imap_env) as watcher:
+        assert wait_for(lambda: len(decided(imap_env.db_url)) == 5)
+        time.sleep(0.3)  # in IDLE now
+        imap_env.server.stop()
+        for i in range(5, 8):
+            deliver_to_maildir(imap_env.server, make_mail(i), f"down{i}")
+        time.sleep(1.5)  # a few failed reconnects while the server is down
+        imap_env.server.start()
+        append(imap_env.server, [make_mail(i) for i in range(8, 10)])
+        assert wait_for(lambda: len(decided(imap_env.db_url)) == 10, timeout=20), watcher.stats
+    per_message = decided(imap_env.db_url)
+    assert set(per_message.values()) == {1}
+    assert watcher.stats.losses == 1 and watcher.stats.connects >= 2
+    lost_lines = [r for r in caplog.records if "connection lost" in r.getMessage()]
+    assert len(lost_lines) == 1, "each loss of connection is logged once, not per retry"
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgres"])
+def test_two_pollers_never_fetch_the_same_folder_at_once(
+    db: str, dovecot: Dovecot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    from tests.connectors.conftest import install_env, teardown_env
+
+    env = install_env(monkeypatch, dovecot, str(request.getfixturevalue(f"{db}_url")), tmp_path)
+    try:
+        with watching(env) as first:
+            assert wait_for(lambda: first.connected)
+            with watching(env) as second:
+                append(dovecot, [make_mail(i) for i in range(20)])
+                assert wait_for(lambda: len(decided(env.db_url)) == 20)
+                time.sleep(1.5)  # past a lease renewal
+                assert second.stats.connects == 0 and not second.connected
+            first.stop.set()  # releases the lease: a third poller takes over
+            with watching(env) as third:
+                assert wait_for(lambda: third.connected, timeout=10)
+                append(dovecot, [make_mail(i) for i in range(20, 25)])
+                assert wait_for(lambda: len(decided(env.db_url)) == 25)
+        assert set(decided(env.db_url).values()) == {1}
+    finally:
+        teardown_env()
