@@ -15,6 +15,7 @@ from admin import csrf, queries
 from admin.deps import db, page_user
 from worker import review
 from worker.db.models import Action, Message
+from worker.errors import InputError
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False, dependencies=[Depends(page_user), Depends(csrf.protect_form)])
@@ -125,7 +126,11 @@ def redeliver(request: Request, message_id: int, action_id: int, session: Sessio
     action = session.get(Action, action_id)
     if action is None or action.message_id != message_id:
         raise HTTPException(status_code=404, detail=f"no action {action_id} on message {message_id}")
-    ids = redeliver_action(session, action)
+    try:
+        ids = redeliver_action(session, action)
+    except InputError as e:
+        session.rollback()
+        raise HTTPException(status_code=400, detail=str(e)) from e
     session.commit()
     notice = "requeued" if enqueue(request, ids) else "enqueue_failed"
     return RedirectResponse(f"/messages/{message_id}?notice={notice}", status_code=303)

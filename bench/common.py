@@ -58,10 +58,12 @@ def drop_database(url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
-def start_worker(env: dict[str, str], *, concurrency: int = 2, log: Path | None = None) -> subprocess.Popen[bytes]:
+def start_worker(
+    env: dict[str, str], *, concurrency: int = 2, queues: str = "classify,actions,webhooks", log: Path | None = None
+) -> subprocess.Popen[bytes]:
     out = log.open("ab") if log else subprocess.DEVNULL
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "worker", "worker", f"--concurrency={concurrency}",
+        [sys.executable, "-m", "celery", "-A", "worker", "worker", f"--concurrency={concurrency}", f"-Q{queues}",
          "--loglevel=WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
         cwd=REPO, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
     )

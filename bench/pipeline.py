@@ -35,16 +35,15 @@ def count_decided(url: str) -> int:
 def store_all(url: str, mails: list[bytes], tag: str) -> list[list[int]]:
     """Store mails in chunks of 32 (one transaction each, as the poller does); return id batches."""
     from worker.db.session import session_factory
-    from worker.store import Origin, store_message
+    from worker.store import Origin, store_messages
 
     batches = []
     sessions = session_factory(url)
     for start in range(0, len(mails), 32):
         with sessions.begin() as session:
             chunk = mails[start : start + 32]
-            batches.append(
-                [store_message(session, raw, Origin("bench", tag, 1, start + i + 1)).id for i, raw in enumerate(chunk)]
-            )
+            items = [(raw, Origin("bench", tag, 1, start + i + 1)) for i, raw in enumerate(chunk)]
+            batches.append([stored.id for stored in store_messages(session, items)])
     return batches
 
 
@@ -82,8 +81,27 @@ def run_sqlite(mails: list[bytes]) -> tuple[float, dict[str, float]]:
         return len(mails) / elapsed, stages
 
 
-def run_postgres(mails: list[bytes]) -> float:
-    """Postgres + Redis + a warm 2-process Celery worker; mails/s from first store to last decision."""
+def count_actions(url: str, *, done: bool) -> int:
+    """All outbox rows, or only those that reached a final state."""
+    from sqlalchemy import func, select
+
+    from worker.db.models import Action
+    from worker.db.session import session_factory
+
+    query = select(func.count(Action.id))
+    if done:
+        query = query.where(Action.status.in_(["done", "skipped", "dead"]))
+    with session_factory(url)() as session:
+        return int(session.scalar(query) or 0)
+
+
+def run_postgres(mails: list[bytes]) -> tuple[float, float]:
+    """Postgres + Redis + warm Celery workers; returns (mails/s decided, outbox actions/s).
+
+    Decisions: a 2-process worker on the classify queue, timed from the first store to the last
+    decision, the mails stored and queued in chunks of 32 as the poller does. Actions: afterwards,
+    a 2-process worker on the actions queues, timed between the first and last finished row.
+    """
     import redis
 
     from worker.cli.db import upgrade
@@ -99,9 +117,10 @@ def run_postgres(mails: list[bytes]) -> float:
     from worker.settings import get_settings
 
     get_settings.cache_clear()
+    workers = []
     try:
         upgrade(url=url)
-        worker = start_worker(env)
+        workers.append(start_worker(env, queues="classify"))
         from worker.celery_app import make_app
 
         app = make_app()
@@ -110,14 +129,31 @@ def run_postgres(mails: list[bytes]) -> float:
         app.send_task("mailroute.classify", args=[warm], queue="classify")
         assert wait_until(lambda: count_decided(url) >= 8, 120), "worker did not start"
         started = time.perf_counter()
-        for ids in store_all(url, mails, "pg"):
+        for start in range(0, len(mails), 32):
+            (ids,) = store_all(url, mails[start : start + 32], f"pg-{start}")
             app.send_task("mailroute.classify", args=[ids], queue="classify")
         assert wait_until(lambda: count_decided(url) >= len(mails) + 8, 600), "not all mails decided"
         elapsed = time.perf_counter() - started
-        stop_worker(worker)
-        return len(mails) / elapsed
+        n_actions = count_actions(url, done=False)
+        workers.append(start_worker(env, queues="actions,webhooks"))
+        assert wait_until(lambda: count_actions(url, done=True) >= n_actions, 600), "actions not all run"
+        return len(mails) / elapsed, n_actions / action_span_s(url)
     finally:
+        for worker in workers:
+            stop_worker(worker)
         drop_database(url)
+
+
+def action_span_s(url: str) -> float:
+    """Seconds between the first and the last outbox row to finish."""
+    from sqlalchemy import func, select
+
+    from worker.db.models import Action
+    from worker.db.session import session_factory
+
+    with session_factory(url)() as session:
+        first, last = session.execute(select(func.min(Action.updated_at), func.max(Action.updated_at))).one()
+    return max((last - first).total_seconds(), 1e-3)
 
 
 def main() -> None:
@@ -128,11 +164,13 @@ def main() -> None:
     print(f"sqlite (in-process): {n} mails, {sqlite_rate:.0f} mails/s")
     for key, value in stages.items():
         print(f"  {key[:-2]:>6}: {1000 * value / n:.2f} ms/mail ({100 * value / total:.0f}%)")
-    pg_rate = run_postgres([synthetic_mail(n + i) for i in range(n)])
-    print(f"postgres+redis (Celery worker, 2 processes): {n} mails, {pg_rate:.0f} mails/s")
+    pg_rate, actions_rate = run_postgres([synthetic_mail(n + i) for i in range(n)])
+    print(f"postgres+redis (Celery worker, 2 processes): {n} mails, {pg_rate:.0f} mails/s decided")
+    print(f"  outbox afterwards (actions worker, 2 processes): {actions_rate:.0f} actions/s")
     print(f"ratio postgres/sqlite: {pg_rate / sqlite_rate:.2f}")
     print(f"RESULT sqlite_mails_per_s={sqlite_rate:.1f} postgres_mails_per_s={pg_rate:.1f}")
 
 
 if __name__ == "__main__":
+    sys.stdout.reconfigure(line_buffering=True)
     main()

@@ -111,7 +111,7 @@ def run_watchers(accounts: list[Account], settings: Settings, enqueue: Callable[
 
 
 def poll_command(
-    once: bool = typer.Option(False, "--once", help="Poll every folder once and exit (no IDLE)."),  # noqa: FBT001, FBT003
+    once: bool = typer.Option(False, "--once", help="Poll every folder once and exit (no IDLE)."),
     account: list[str] | None = typer.Option(None, "--account", "-a", help="Only this account (repeatable)."),
 ) -> None:
     """Watch the IMAP folders of MAILROUTE_ACCOUNTS_FILE: store new mail and queue it for routing."""

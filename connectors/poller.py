@@ -20,7 +20,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker.db.models import Action, Message, MessageStatus, PollCursor
-from worker.store import Origin, extract_message_id, sha256_hex, store_message
+from worker.store import Origin, extract_message_id, sha256_hex, store_messages
 
 log = logging.getLogger(__name__)
 
@@ -143,23 +143,26 @@ def store_batch(
     }
     ids: list[int] = []
     with sessions.begin() as session:
+        fetched = [uid for uid in batch if uid in bodies or uid in heads]
+        origins = {uid: Origin(config.account, config.folder, result.uidvalidity, uid) for uid in batch}
+        stored = store_messages(
+            session,
+            [(bodies.get(uid) or heads[uid], origins[uid]) for uid in fetched],
+            max_bytes=config.max_bytes,
+        )
+        new_rows = dict(zip(fetched, stored, strict=True))
         for uid in batch:
-            if uid not in meta:
-                continue  # expunged since the SEARCH
-            origin = Origin(config.account, config.folder, result.uidvalidity, uid)
-            row_id = known.get(mids[uid] or "")
-            if row_id is not None:
-                relocate(session, row_id, origin)
+            row_id = known.get(mids.get(uid) or "")
+            if row_id is not None:  # expunged-since-SEARCH UIDs are in neither map
+                relocate(session, row_id, origins[uid])
                 result.known += 1
-            elif uid in bodies or uid in heads:
-                stored = store_message(
-                    session, bodies.get(uid) or heads[uid], origin, max_bytes=config.max_bytes
-                )
-                if stored.created and uid in heads:
-                    mark_headers_only(session, stored.id, int(meta[uid][b"RFC822.SIZE"]), config.max_bytes)
-                result.stored += int(stored.created)
-                result.known += int(not stored.created)
-                row_id = stored.id
+            elif uid in new_rows:
+                row = new_rows[uid]
+                if row.created and uid in heads:
+                    mark_headers_only(session, row.id, int(meta[uid][b"RFC822.SIZE"]), config.max_bytes)
+                result.stored += int(row.created)
+                result.known += int(not row.created)
+                row_id = row.id
             else:
                 continue
             ids.append(row_id)

@@ -54,6 +54,7 @@ class WatchStats:
     stored: int = 0
     connects: int = 0
     losses: int = 0
+    last_wake: float = 0.0  # perf_counter() when IDLE last reported new mail
     errors: list[str] = field(default_factory=list)
 
 
@@ -176,6 +177,7 @@ class FolderWatcher:
                 started = time.monotonic()
                 responses = client.idle_check(timeout=timeout)
                 if any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
+                    self.stats.last_wake = time.perf_counter()
                     return
                 if not responses and time.monotonic() - started < timeout / 2:
                     return  # woke with nothing to read: the server closed the connection

@@ -25,7 +25,7 @@ from connectors.endpoints import Endpoint, configured_endpoints
 from connectors.webhook_payload import SCHEMA, build_payload, encode
 from worker.actions import NotApplicable, register
 from worker.db.models import Action, ActionStatus, Message
-from worker.errors import ConfigError, ConnectorError, InputError, TransientError
+from worker.errors import ConfigError, ConnectorError, InputError, MailrouteError, TransientError
 from worker.settings import get_settings
 
 SIGNATURE_HEADER = "X-Mailroute-Signature"
@@ -116,8 +116,8 @@ class WebhookExecutor:
             if wait is not None:
                 action.next_attempt_at = now + timedelta(seconds=wait)
                 problem += f" (Retry-After {wait:g}s)"
-            raise TransientError(problem)
-        raise ConnectorError(problem + " (not retried)")
+            raise with_status(TransientError(problem), code)
+        raise with_status(ConnectorError(problem + " (not retried)"), code)
 
 
 def find_endpoint(name: str) -> Endpoint:
@@ -160,3 +160,9 @@ def redeliver(session: Session, action_id: int) -> list[int]:
 
 
 register("webhook", WebhookExecutor())
+
+
+def with_status(error: MailrouteError, code: int) -> MailrouteError:
+    """Attach the HTTP status to an error so the attempt log records it."""
+    error.status_code = code  # type: ignore[attr-defined]
+    return error

@@ -74,9 +74,9 @@ def run_action(session: Session, action_id: int, *, max_attempts: int = MAX_ATTE
         outcome, error = ActionStatus.SKIPPED, str(e)
     except TransientError as e:
         outcome = ActionStatus.DEAD if number >= max_attempts else ActionStatus.FAILED
-        error = str(e)
+        error, status_code = str(e), getattr(e, "status_code", None)
     except ConnectorError as e:
-        outcome, error = ActionStatus.DEAD, str(e)
+        outcome, error, status_code = ActionStatus.DEAD, str(e), getattr(e, "status_code", None)
     action.attempts = number
     action.status = outcome
     action.last_error = error
@@ -84,9 +84,15 @@ def run_action(session: Session, action_id: int, *, max_attempts: int = MAX_ATTE
         action.done_at = datetime.now(UTC)
     session.add(
         ActionAttempt(
-            action_id=action.id, number=number, outcome=outcome, status_code=status_code, error=error,
+            action_id=action.id,
+            number=number,
+            outcome=outcome,
+            status_code=status_code,
+            error=error,
             duration_ms=(time.perf_counter() - started) * 1000,
         )
     )
-    log.info("action %s %s -> %s", action.kind, action.target, outcome, extra={"message_id": action.message_id})
+    log.info(
+        "action %s %s -> %s", action.kind, action.target, outcome, extra={"message_id": action.message_id}
+    )
     return outcome

@@ -32,6 +32,7 @@ def make_app() -> Celery:
         task_queues=[Queue(name) for name in QUEUES],  # a plain worker consumes all three
         task_routes={
             "mailroute.apply_action": {"queue": "actions"},
+            "mailroute.apply_actions": {"queue": "actions"},
             "mailroute.deliver_webhook": {"queue": "webhooks"},
         },
         broker_transport_options={"visibility_timeout": settings.broker_visibility_timeout_s},

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.files import iter_messages
 from worker.db.models import Message, MessageStatus
-from worker.store import Origin, store_message
+from worker.store import Origin, store_messages
 
 
 @dataclass
@@ -67,12 +67,8 @@ def ingest_path(
 def store_batch(
     session: Session, items: Iterable[tuple[str, bytes]], account: str, max_bytes: int, result: IngestResult
 ) -> list[int]:
-    ids = []
-    for folder, raw in items:
-        stored = store_message(session, raw, Origin(account=account, folder=folder), max_bytes=max_bytes)
-        ids.append(stored.id)
-        if stored.created:
-            result.stored += 1
-        else:
-            result.duplicates += 1
-    return ids
+    batch = [(raw, Origin(account=account, folder=folder)) for folder, raw in items]
+    stored = store_messages(session, batch, max_bytes=max_bytes)
+    result.stored += sum(s.created for s in stored)
+    result.duplicates += sum(not s.created for s in stored)
+    return [s.id for s in stored]

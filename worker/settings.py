@@ -39,17 +39,21 @@ class Settings(BaseSettings):
         "(embedding) or Qwen/Qwen3-Reranker-4B (reranker backends).",
     )
     device: str = Field("cpu", description="torch device for the transformers backend (cpu, cuda).")
-    dtype: str = Field("auto", description="Model dtype for reranker backends (auto, float16, bfloat16, float32).")
+    dtype: str = Field(
+        "auto", description="Model dtype for reranker backends (auto, float16, bfloat16, float32)."
+    )
     max_model_len: int = Field(2048, description="Token limit of one (mail, label) pair for rerankers.")
     gpu_memory_utilization: float = Field(0.85, description="vLLM: fraction of GPU memory to use.")
     tensor_parallel_size: int = Field(1, description="vLLM: GPUs per model.")
     http_url: str | None = Field(None, description="http backend: base URL of a `vllm serve` server.")
     http_timeout_s: float = Field(30.0, description="http backend: timeout per request in seconds.")
     broker_visibility_timeout_s: int = Field(
-        3600, description="Redis broker: seconds before an unacknowledged task of a dead worker is re-delivered."
+        3600,
+        description="Redis broker: seconds before an unacknowledged task of a dead worker is re-delivered.",
     )
     constant_delay_ms: float = Field(
-        0.0, description="constant backend only: pretend each batch takes this long (fault tests, benchmarks)."
+        0.0,
+        description="constant backend only: pretend each batch takes this long (fault tests, benchmarks).",
     )
     batch_size: int = Field(32, description="Mails per classify task / scoring batch.")
     max_chars: int = Field(4000, description="Character budget of the text that is scored per mail.")
@@ -69,7 +73,8 @@ class Settings(BaseSettings):
         None, description="Bearer token for scripts calling the admin JSON API. Unset: API by login only."
     )
     admin_cookie_secure: bool = Field(
-        True, description="Mark the admin session cookie Secure (HTTPS only). Turn off only for plain-HTTP "
+        True,
+        description="Mark the admin session cookie Secure (HTTPS only). Turn off only for plain-HTTP "
         "development; browsers still send Secure cookies to http://localhost.",
     )
     admin_session_max_age_s: int = Field(8 * 3600, description="Admin session lifetime in seconds.")

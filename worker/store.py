@@ -10,12 +10,15 @@ mailbox actions address the current copy.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from worker.db.models import Message, MessageStatus
@@ -66,47 +69,90 @@ def dedup_key(origin: Origin, message_id: str | None, content_hash: str) -> str:
     return sha256_hex(f"{origin.account}\x1f{origin.folder}\x1f{identity}".encode())
 
 
+def prepare_row(raw: bytes, origin: Origin, max_bytes: int) -> dict[str, object]:
+    """The column values of a new message row (headers only when over ``max_bytes``)."""
+    content_hash = sha256_hex(raw)
+    message_id = extract_message_id(raw)
+    truncated = len(raw) > max_bytes
+    note = f"mail of {len(raw)} bytes exceeds the {max_bytes}-byte limit: stored headers only"
+    return {
+        "account": origin.account,
+        "folder": origin.folder,
+        "uidvalidity": origin.uidvalidity,
+        "uid": origin.uid,
+        "dedup_key": dedup_key(origin, message_id, content_hash),
+        "message_id": message_id,
+        "message_id_hash": sha256_hex(message_id.encode()) if message_id else None,
+        "content_hash": content_hash,
+        "raw": raw[: split_headers(raw)] if truncated else raw,
+        "size": len(raw),
+        "truncated": truncated,
+        "parse_warnings": [note] if truncated else [],
+        "status": MessageStatus.RECEIVED,
+        "recipients": [],
+        "headers": {},
+        "subject": "",
+        "sender": "",
+        "attempts": 0,
+        "received_at": datetime.now(UTC),
+    }
+
+
+def store_messages(
+    session: Session, items: Sequence[tuple[bytes, Origin]], *, max_bytes: int = 25 * 1024 * 1024
+) -> list[Stored]:
+    """Insert (or find) the rows for a batch of mails in two round trips; the caller commits.
+
+    ``INSERT … ON CONFLICT DO NOTHING`` makes a concurrent insert of the same mail harmless: the
+    loser finds the winner's row. A known mail seen under a new UID gets that UID.
+    """
+    rows = [prepare_row(raw, origin, max_bytes) for raw, origin in items]
+    keys = [str(row["dedup_key"]) for row in rows]
+    known: dict[str, tuple[int, int | None, int | None]] = {
+        key: (id_, uid, uidvalidity)
+        for key, id_, uid, uidvalidity in session.execute(
+            select(Message.dedup_key, Message.id, Message.uid, Message.uidvalidity).where(
+                Message.dedup_key.in_(set(keys))
+            )
+        )
+    }
+    fresh = list({str(row["dedup_key"]): row for row in rows if row["dedup_key"] not in known}.values())
+    created: dict[str, int] = {}
+    if fresh:
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        statement = (
+            insert(Message)
+            .values(fresh)
+            .on_conflict_do_nothing(index_elements=["dedup_key"])
+            .returning(Message.dedup_key, Message.id)
+        )
+        created = {key: id_ for key, id_ in session.execute(statement)}
+        lost = [str(row["dedup_key"]) for row in fresh if row["dedup_key"] not in created]
+        if lost:  # a concurrent writer stored them first
+            known.update(
+                (key, (id_, None, None))
+                for key, id_ in session.execute(
+                    select(Message.dedup_key, Message.id).where(Message.dedup_key.in_(lost))
+                )
+            )
+    out: list[Stored] = []
+    for key, (_, origin) in zip(keys, items, strict=True):
+        if key in created:  # the first occurrence in this batch is the new row
+            new_id = created.pop(key)
+            known[key] = (new_id, origin.uid, origin.uidvalidity)
+            out.append(Stored(new_id, created=True))
+            continue
+        id_, uid, uidvalidity = known[key]
+        if origin.uid is not None and (uid, uidvalidity) != (origin.uid, origin.uidvalidity):
+            refresh = {"uid": origin.uid, "uidvalidity": origin.uidvalidity}
+            session.execute(update(Message).where(Message.id == id_).values(**refresh))
+            known[key] = (id_, origin.uid, origin.uidvalidity)
+        out.append(Stored(id_, created=False))
+    return out
+
+
 def store_message(
     session: Session, raw: bytes, origin: Origin, *, max_bytes: int = 25 * 1024 * 1024
 ) -> Stored:
-    """Insert (or find) the row for ``raw``; flushes but does not commit."""
-    content_hash = sha256_hex(raw)
-    message_id = extract_message_id(raw)
-    key = dedup_key(origin, message_id, content_hash)
-    existing = session.scalar(select(Message).where(Message.dedup_key == key))
-    if existing is not None:
-        if origin.uid is not None and (existing.uid, existing.uidvalidity) != (origin.uid, origin.uidvalidity):
-            existing.uid, existing.uidvalidity = origin.uid, origin.uidvalidity
-        return Stored(existing.id, created=False)
-    truncated = len(raw) > max_bytes
-    stored = raw[: split_headers(raw)] if truncated else raw
-    warnings = [f"mail of {len(raw)} bytes exceeds the {max_bytes}-byte limit: stored headers only"]
-    row = Message(
-        account=origin.account,
-        folder=origin.folder,
-        uidvalidity=origin.uidvalidity,
-        uid=origin.uid,
-        dedup_key=key,
-        message_id=message_id,
-        message_id_hash=sha256_hex(message_id.encode()) if message_id else None,
-        content_hash=content_hash,
-        raw=stored,
-        size=len(raw),
-        truncated=truncated,
-        parse_warnings=warnings if truncated else [],
-        status=MessageStatus.RECEIVED,
-        recipients=[],
-        headers={},
-        subject="",
-        sender="",
-        attempts=0,
-    )
-    try:
-        with session.begin_nested():  # a savepoint: a concurrent insert of the same mail loses nothing
-            session.add(row)
-    except IntegrityError:
-        winner = session.scalar(select(Message.id).where(Message.dedup_key == key))
-        if winner is None:
-            raise
-        return Stored(winner, created=False)
-    return Stored(row.id, created=True)
+    """Insert (or find) the row for one mail; see :func:`store_messages`."""
+    return store_messages(session, [(raw, origin)], max_bytes=max_bytes)[0]

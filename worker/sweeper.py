@@ -41,7 +41,11 @@ def find_stale(
     )
     actions = session.scalars(
         select(Action.id)
-        .where(Action.status.in_([ActionStatus.PENDING, ActionStatus.FAILED]), Action.updated_at < cutoff)
+        .where(
+            Action.status.in_([ActionStatus.PENDING, ActionStatus.FAILED]),
+            Action.updated_at < cutoff,
+            or_(Action.next_attempt_at.is_(None), Action.next_attempt_at <= datetime.now(UTC)),
+        )
         .order_by(Action.id)
         .limit(limit)
     )

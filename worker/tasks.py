@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+
+from sqlalchemy import select
 
 from worker.actions import run_action
 from worker.celery_app import app
@@ -11,6 +13,8 @@ from worker.db.models import Action, ActionStatus
 from worker.db.session import session_scope
 from worker.errors import BackendError, TransientError
 from worker.runtime import get_runtime
+
+ACTION_BATCH = 64  # outbox rows per apply_actions task
 
 
 @app.task(
@@ -33,7 +37,7 @@ def classify(message_ids: Sequence[int]) -> dict[str, int]:
         with session_scope() as session:  # the batch rolled back: keep its error on each message
             record_batch_failure(session, message_ids, e)
         raise
-    enqueue_actions(result.action_ids)
+    enqueue_actions(result.action_ids, kinds=result.action_kinds)
     return {"decided": len(result.decided), "skipped": len(result.skipped), "failed": len(result.failed)}
 
 
@@ -54,15 +58,44 @@ def apply_action(action_id: int) -> str:
     return status
 
 
-def enqueue_actions(action_ids: Sequence[int]) -> None:
-    """Queue each action on its task (webhooks have their own queue and task, when installed)."""
+@app.task(name="mailroute.apply_actions")
+def apply_actions(action_ids: Sequence[int]) -> dict[str, int]:
+    """Carry out a batch of outbox rows in one transaction, a savepoint each; failures retry alone.
+
+    One commit per batch instead of per row: the effects are idempotent, so if the worker dies
+    before the commit, running the batch again leaves every mailbox as running it once.
+    """
+    outcomes: dict[str, int] = {}
+    failed = []
+    with session_scope() as session:
+        for action_id in action_ids:
+            with session.begin_nested():
+                status = run_action(session, action_id)
+            outcomes[status] = outcomes.get(status, 0) + 1
+            if status == ActionStatus.FAILED:
+                failed.append(action_id)
+    for action_id in failed:
+        apply_action.apply_async((action_id,), countdown=5)
+    return outcomes
+
+
+def enqueue_actions(action_ids: Sequence[int], *, kinds: Mapping[int, str] | None = None) -> None:
+    """Queue actions: webhooks one by one on their own task and queue, the rest in batches."""
     if not action_ids:
         return
-    with session_scope() as session:
-        kinds = {a.id: a.kind for a in session.query(Action).filter(Action.id.in_(list(action_ids)))}
+    if kinds is None:
+        with session_scope() as session:
+            rows = session.execute(select(Action.id, Action.kind).where(Action.id.in_(list(action_ids))))
+            kinds = {id_: kind for id_, kind in rows}
+    webhook_task = app.tasks.get("mailroute.deliver_webhook")
+    others = []
     for action_id in action_ids:
-        task = app.tasks.get("mailroute.deliver_webhook") if kinds.get(action_id) == "webhook" else None
-        (task or apply_action).delay(action_id)
+        if kinds.get(action_id) == "webhook" and webhook_task is not None:
+            webhook_task.delay(action_id)
+        else:
+            others.append(action_id)
+    for start in range(0, len(others), ACTION_BATCH):
+        apply_actions.delay(others[start : start + ACTION_BATCH])
 
 
 def enqueue_classify(message_ids: Sequence[int], *, batch_size: int = 32) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.admin.builders import MailSpec, add_mail
+from tests.admin.builders import MailSpec, add_mail, office_rules
 from tests.admin.conftest import Enqueued
 
 AUTH = {"Authorization": "Bearer test-api-token"}
@@ -18,7 +18,9 @@ def test_review_queue_message_and_correction(anon: TestClient, app: FastAPI, enq
     queue = anon.get("/api/review", headers=AUTH).json()
     assert queue["total"] == 1 and queue["items"][0]["id"] == mid
     message = anon.get(f"/api/messages/{mid}", headers=AUTH).json()
-    assert message["scores"][0] == {"label": "project progress", "score": 0.62, "threshold": 0.6}
+    rules = office_rules()
+    limit = rules.policy.threshold_for(rules.category("project progress").threshold)
+    assert message["scores"][0] == {"label": "project progress", "score": 0.62, "threshold": limit}
     assert message["decision"]["review_state"] == "pending" and message["actions"] == []
     result = anon.post(
         f"/api/messages/{mid}/review",

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tests.admin.builders import XSS_TEXT, MailSpec, add_mail
+from tests.admin.builders import XSS_TEXT, MailSpec, add_mail, office_rules
 from tests.admin.conftest import Enqueued, csrf_of
 from worker.db.models import Action, Correction, Decision
 
@@ -164,7 +164,8 @@ def test_message_page_shows_scores_thresholds_reasons_actions(client: TestClient
         ),
     )
     html = client.get(f"/messages/{mid}").text
-    assert "0.91" in html and "/ 0.70" in html  # the score and urgent matters' own threshold
+    limit = office_rules().policy.threshold_for(office_rules().category("urgent matters").threshold)
+    assert "0.91" in html and f"/ {limit:.2f}" in html  # the score and urgent matters' own threshold
     assert "urgent matters scored 0.91" in html and "\\Flagged" in html and "Retry" in html
     assert client.get("/messages/999999", headers={"accept": "text/html"}).status_code == 404
 
@@ -180,6 +181,25 @@ def test_retry_button_requeues_a_failed_action(client: TestClient, app: FastAPI,
     assert response.status_code == 303 and enqueued.ids == [action_id]
     with app.state.session_factory() as session:
         assert session.get(Action, action_id).status == "pending"  # type: ignore[union-attr]
+
+
+def test_redeliver_button_resends_a_delivered_webhook(
+    client: TestClient, app: FastAPI, enqueued: Enqueued
+) -> None:
+    (mid,) = seed(app, MailSpec(needs_review=False, labels=("customer inquiry",)))
+    with app.state.session_factory() as session:
+        webhook = session.scalars(select(Action).where(Action.kind == "webhook")).one()
+    html = client.get(f"/messages/{mid}").text
+    assert "Redeliver" in html and "HTTP 200" in html  # the delivery log
+    response = client.post(
+        f"/messages/{mid}/actions/{webhook.id}/redeliver",
+        data={"csrf_token": csrf_of(html)},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303 and enqueued.ids == [webhook.id]
+    with app.state.session_factory() as session:
+        again = session.get(Action, webhook.id)
+        assert again is not None and (again.status, again.key) == ("pending", webhook.key)
 
 
 def test_decisions_search_and_csv_export(client: TestClient, app: FastAPI) -> None:

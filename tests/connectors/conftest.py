@@ -112,7 +112,6 @@ def install_env(
     monkeypatch.delenv("MAILROUTE_BROKER_URL", raising=False)
     monkeypatch.setitem(app.conf, "task_always_eager", True)
     get_settings.cache_clear()
-    get_engine.cache_clear()  # get_engine(None) caches the engine of the first URL it was asked for
     settings = get_settings()
     scorer = overrides.get("scorer") or ConstantScorer(0.0)
     set_runtime(build_runtime(settings, scorer=scorer))  # type: ignore[arg-type]
@@ -137,4 +136,3 @@ def teardown_env() -> None:
     close_pooled()
     set_runtime(None)
     get_settings.cache_clear()
-    get_engine.cache_clear()

@@ -210,6 +210,25 @@ class Dovecot:
         time.sleep(down_s)
         self.start()
 
+    def kill_connections(self) -> int:
+        """SIGKILL the imap processes serving clients (the master stays up): connections reset."""
+        if self.process is None:
+            return 0
+        killed = 0
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                cmdline = (proc / "cmdline").read_bytes().split(b"\0")[0]
+                same_group = os.getpgid(int(proc.name)) == self.process.pid
+            except (OSError, ProcessLookupError):
+                continue
+            if same_group and cmdline.startswith(b"dovecot/imap") and b"login" not in cmdline:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(int(proc.name), signal.SIGKILL)
+                    killed += 1
+        return killed
+
     def reset_uidvalidity(self, folder: str = "INBOX") -> None:
         """Make the server forget its UIDs for ``folder``: a new UIDVALIDITY, UIDs renumbered from 1.
 

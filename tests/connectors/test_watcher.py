@@ -130,6 +130,16 @@ def test_server_restart_during_idle_reconnects_and_catches_up(
     assert len(lost_lines) == 1, "each loss of connection is logged once, not per retry"
 
 
+def test_killed_connection_is_reopened_and_nothing_is_missed(imap_env: ImapEnv) -> None:
+    with watching(imap_env) as watcher:
+        assert wait_for(lambda: watcher.stats.polls >= 1)
+        time.sleep(0.3)
+        assert imap_env.server.kill_connections() >= 1
+        append(imap_env.server, [make_mail(i) for i in range(3)])
+        assert wait_for(lambda: len(decided(imap_env.db_url)) == 3), watcher.stats
+    assert watcher.stats.losses == 1 and watcher.stats.connects == 2
+
+
 @pytest.mark.parametrize("db", ["sqlite", "postgres"])
 def test_two_pollers_never_fetch_the_same_folder_at_once(
     db: str, dovecot: Dovecot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest

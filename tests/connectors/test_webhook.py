@@ -184,6 +184,7 @@ def test_500_is_retried_until_the_dead_letter(
     assert {r.headers["idempotency-key"] for r in server.requests} == {action.key}
     assert [r.headers["x-mailroute-attempt"] for r in server.requests] == ["1", "2", "3"]
     assert [a.outcome for a in log] == ["failed", "failed", "dead"]
+    assert [a.status_code for a in log] == [500, 500, 500]
     assert action.attempts == 3 and action.next_attempt_at is None
     assert action.last_error is not None and "HTTP 500" in action.last_error
     assert SECRET not in caplog.text  # (httpx itself logs the URL: docs say keep credentials out of it)

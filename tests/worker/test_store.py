@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from worker.db.models import Message
 from worker.db.session import session_factory
-from worker.store import Origin, extract_message_id, split_headers, store_message
+from worker.store import Origin, extract_message_id, split_headers, store_message, store_messages
 
 
 def mail(subject: str = "Hello", body: str = "Body text", message_id: str | None = "<a1@example.com>") -> bytes:
@@ -70,3 +70,21 @@ def test_message_id_extraction_never_raises() -> None:
     assert extract_message_id(mail()) == "a1@example.com"
     assert extract_message_id(b"\x00\xff garbage") is None
     assert extract_message_id(b"") is None
+
+
+def test_batch_with_known_new_and_repeated_mails(db_url: str) -> None:
+    with session_factory(db_url).begin() as session:
+        (known,) = store_messages(session, [(mail(message_id="<k@x>"), Origin("acct", "INBOX", 1, 1))])
+    batch = [
+        (mail(message_id="<k@x>"), Origin("acct", "INBOX", 2, 7)),  # known, new UIDVALIDITY
+        (mail(message_id="<n@x>"), Origin("acct", "INBOX", 2, 8)),  # new
+        (mail(message_id="<n@x>"), Origin("acct", "INBOX", 2, 8)),  # the same new mail twice in a batch
+    ]
+    with session_factory(db_url).begin() as session:
+        out = store_messages(session, batch)
+    assert [s.created for s in out] == [False, True, False]
+    assert out[0].id == known.id and out[1].id == out[2].id != known.id
+    with session_factory(db_url)() as session:
+        row = session.get(Message, known.id)
+        assert row is not None and (row.uidvalidity, row.uid) == (2, 7)
+    assert count(db_url) == 2

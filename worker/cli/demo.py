@@ -46,8 +46,11 @@ def demo_command(
         ).all()
         for message, decision in rows:
             table.add_row(
-                str(message.id), message.subject[:60], ", ".join(decision.labels) or "-",
-                "yes" if decision.needs_review else "", f"{decision.top_score:.2f}",
+                str(message.id),
+                message.subject[:60],
+                ", ".join(decision.labels) or "-",
+                "yes" if decision.needs_review else "",
+                f"{decision.top_score:.2f}",
             )
     console.print(table)
     console.print(

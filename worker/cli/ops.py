@@ -27,8 +27,19 @@ def worker_command(
     queues: str = typer.Option("classify,actions,webhooks", help="Comma-separated queues to consume."),
 ) -> None:
     """Run a Celery worker (the same as ``celery -A worker worker``) with mailroute's defaults."""
-    args = [sys.executable, "-m", "celery", "-A", "worker", "worker", f"--pool={pool}", f"-Q{queues}",
-            "--loglevel=INFO", "--without-gossip", "--without-mingle"]
+    args = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "worker",
+        "worker",
+        f"--pool={pool}",
+        f"-Q{queues}",
+        "--loglevel=INFO",
+        "--without-gossip",
+        "--without-mingle",
+    ]
     if concurrency:
         args.append(f"--concurrency={concurrency}")
     os.execv(sys.executable, args)
