@@ -49,7 +49,8 @@ def get_runtime() -> Runtime:
             settings = get_settings()
             path = Path(settings.rules_path)
             rules = load_rule_set(path)
-            _runtime = Runtime(settings, create_scorer(settings), rules, path.stat().st_mtime)
+            scorer = create_scorer(settings, cascade_top_m=rules.policy.cascade_top_m)
+            _runtime = Runtime(settings, scorer, rules, path.stat().st_mtime)
         return _runtime
 
 
@@ -63,4 +64,5 @@ def set_runtime(runtime: Runtime | None) -> None:
 def build_runtime(settings: Settings, *, scorer: Scorer | None = None) -> Runtime:
     path = Path(settings.rules_path)
     rules = load_rule_set(path)
-    return Runtime(settings, scorer or create_scorer(settings), rules, path.stat().st_mtime)
+    scorer = scorer or create_scorer(settings, cascade_top_m=rules.policy.cascade_top_m)
+    return Runtime(settings, scorer, rules, path.stat().st_mtime)

@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     max_model_len: int = Field(2048, description="Token limit of one (mail, label) pair for rerankers.")
     gpu_memory_utilization: float = Field(0.85, description="vLLM: fraction of GPU memory to use.")
     tensor_parallel_size: int = Field(1, description="vLLM: GPUs per model.")
+    vllm_kv_cache_bytes: int | None = Field(
+        None, description="vLLM: KV-cache size in bytes (set it on CPU, e.g. 268435456; unset on GPU)."
+    )
+    vllm_enforce_eager: bool = Field(False, description="vLLM: disable CUDA graphs / compilation (CPU tests).")
     http_url: str | None = Field(None, description="http backend: base URL of a `vllm serve` server.")
     http_timeout_s: float = Field(30.0, description="http backend: timeout per request in seconds.")
     broker_visibility_timeout_s: int = Field(

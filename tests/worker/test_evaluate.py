@@ -266,15 +266,26 @@ def test_eval_command_refuses_labels_the_rule_set_lacks(eml_set: tuple[Path, Pat
 
 
 def test_eval_command_on_an_enron_tree_with_secondary_genres_outside_the_rule_set(tmp_path: Path) -> None:
-    write_enron(tmp_path, {
-        "1/10": ("1,1,2\n1,7,1\n", "budget figures"),  # 1.7 (empty message) is no category
-        "4/11": ("1,4,2\n", "meeting at noon"),
-        "8/12": ("1,8,3\n", "left out"),
-    })
-    code, out, _ = invoke([
-        str(tmp_path), "--format", "enron-berkeley", "--rules", str(REPO / "rules/examples/enron-genre.yaml"),
-        "--backend", "constant", "--json",
-    ])
+    write_enron(
+        tmp_path,
+        {
+            "1/10": ("1,1,2\n1,7,1\n", "budget figures"),  # 1.7 (empty message) is no category
+            "4/11": ("1,4,2\n", "meeting at noon"),
+            "8/12": ("1,8,3\n", "left out"),
+        },
+    )
+    code, out, _ = invoke(
+        [
+            str(tmp_path),
+            "--format",
+            "enron-berkeley",
+            "--rules",
+            str(REPO / "rules/examples/enron-genre.yaml"),
+            "--backend",
+            "constant",
+            "--json",
+        ]
+    )
     assert code == 0
     summary = json.loads(out)
     assert summary["n"] == 2

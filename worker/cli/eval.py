@@ -49,7 +49,7 @@ def eval_command(
     labels: Path | None = typer.Option(None, "--labels", help="eml: CSV lines 'filename,label[;label2]'."),
     rules: Path | None = RulesOption,
     backend: str | None = BackendOption,
-    as_json: bool = JsonOption,  # noqa: FBT001 - typer reads options from parameters
+    as_json: bool = JsonOption,
     report_path: Path | None = typer.Option(None, "--report", help="Write the full report (JSON) here."),
     confusion: Path | None = typer.Option(None, "--confusion", help="Write the confusion matrix PNG here."),
     limit: int | None = typer.Option(

@@ -17,7 +17,8 @@ from worker.settings import Settings
 def _embedding(settings: Settings) -> Scorer:
     from worker.scoring.embedding import EmbeddingScorer
 
-    return EmbeddingScorer(settings.model, device=settings.device, batch_size=settings.batch_size)
+    model = settings.model if settings.backend == "embedding" else None  # else: the bundled one (cascade)
+    return EmbeddingScorer(model, device=settings.device, batch_size=settings.batch_size)
 
 
 def _constant(settings: Settings) -> Scorer:
@@ -53,8 +54,15 @@ BACKENDS: dict[str, Callable[[Settings], Scorer]] = {
 }
 
 
-def create_scorer(settings: Settings, *, cached: bool = True) -> Scorer:
-    """Build the configured backend, wrapped in the score cache unless disabled."""
+RERANKERS = {"transformers", "vllm", "http"}
+
+
+def create_scorer(settings: Settings, *, cached: bool = True, cascade_top_m: int | None = None) -> Scorer:
+    """Build the configured backend, wrapped in the score cache unless disabled.
+
+    With ``cascade_top_m`` (a rule set's ``policy.cascade_top_m``) a reranker scores only the top M
+    labels of the embedding backend for each mail; the others score 0.
+    """
     try:
         factory = BACKENDS[settings.backend]
     except KeyError as e:
@@ -62,6 +70,10 @@ def create_scorer(settings: Settings, *, cached: bool = True) -> Scorer:
             f"unknown backend {settings.backend!r}; choose one of {', '.join(sorted(BACKENDS))}"
         ) from e
     scorer = factory(settings)
+    if cascade_top_m and settings.backend in RERANKERS:
+        from worker.scoring.cascade import CascadeScorer
+
+        scorer = CascadeScorer(_embedding(settings), scorer, top_m=cascade_top_m)
     if cached and settings.score_cache_size > 0:
         return CachedScorer(scorer, maxsize=settings.score_cache_size)
     return scorer

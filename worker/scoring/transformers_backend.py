@@ -61,7 +61,7 @@ class TransformersRerankerScorer:
         except (OSError, ValueError) as e:
             raise BackendError(f"cannot load reranker {model!r}: {e}") from e
         self.model.to(device).eval()  # type: ignore[arg-type]  # transformers' .to stub wants a model
-        self.model_id = model
+        self.model_id = f"transformers:{model}"
         self.device = torch.device(device)
         self.prompts = PromptTokenizer(tokenizer, max_length)
         self.pad_id = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0)

@@ -91,7 +91,7 @@ class VllmScorer:
             )
         except (OSError, ValueError, RuntimeError) as e:
             raise BackendError(f"vLLM cannot load reranker {model!r}: {e}") from e
-        self.model_id = model
+        self.model_id = f"vllm:{model}"
         self.prompts = PromptTokenizer(self.llm.get_tokenizer(), max_model_len)
         self.two_waves = two_waves and enable_prefix_caching
         self.stats = CacheStats()
@@ -105,6 +105,8 @@ class VllmScorer:
             max_model_len=settings.max_model_len,
             gpu_memory_utilization=settings.gpu_memory_utilization,
             tensor_parallel_size=settings.tensor_parallel_size,
+            kv_cache_memory_bytes=settings.vllm_kv_cache_bytes,
+            enforce_eager=settings.vllm_enforce_eager,
         )
 
     def score(
