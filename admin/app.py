@@ -105,7 +105,7 @@ def create_app(
 ) -> FastAPI:
     """The admin app for ``settings`` (default: the environment's). Tests inject the rest."""
     settings = settings or get_settings()
-    from admin import api, ops, views_auth, views_browse, views_review
+    from admin import api, ops, views_auth, views_browse, views_learning, views_review
 
     app = FastAPI(
         title="mailroute admin API",
@@ -128,7 +128,7 @@ def create_app(
     app.state.enqueue = enqueue or _default_enqueue
     app.state.templates = templates()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (ops, views_auth, views_review, views_browse, api):
+    for module in (ops, views_auth, views_review, views_browse, views_learning, api):
         app.include_router(module.router)
     _install_handlers(app)
     return app

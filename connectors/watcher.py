@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from imapclient import IMAPClient
+from kombu.exceptions import OperationalError as BrokerError
+from sqlalchemy.exc import InternalError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.accounts import Account
@@ -29,6 +31,11 @@ log = logging.getLogger(__name__)
 
 class LeaseLostError(ConnectorError):
     """Another poller took this folder over (we stalled past the lease's expiry)."""
+
+
+# The database restarting, full or read-only, and the broker away: wait and retry, never stop polling.
+# The cursor only moves with a committed batch, and committed-but-unqueued mail is swept later.
+OUTAGES = (OperationalError, InternalError, BrokerError)
 
 
 @dataclass
@@ -103,7 +110,7 @@ class FolderWatcher:
                 try:
                     self.session_loop()
                 except Exception as e:
-                    if not (is_transient(e) or isinstance(e, ConnectorError)):
+                    if not (is_transient(e) or isinstance(e, ConnectorError | OUTAGES)):
                         raise
                     self.on_error(e)
         finally:

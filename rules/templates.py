@@ -2,7 +2,8 @@
 
 A ``label_template`` is a ``str.format``-style string with three placeholders: ``{name}``,
 ``{description}`` and ``{examples}`` (the category's examples joined by ``"; "``, empty when it has
-none). ``{{`` and ``}}`` write literal braces. Templates are checked when the rule set is built, and
+none — or one per line when ``{examples}`` stands alone on its template line, so that the embedding
+backend reads each line as one phrasing of the label and averages them into a prototype). ``{{`` and ``}}`` write literal braces. Templates are checked when the rule set is built, and
 rendering never interprets braces inside the substituted values, so a description such as
 ``"JSON like {"a": 1}"`` renders as written. Attribute or index access, conversions and format specs
 (``{name.upper}``, ``{name!r}``, ``{name:>9}``) are refused: a template is data, not code.
@@ -50,14 +51,22 @@ def check_template(template: str) -> None:
 
 def render_label(template: str, *, name: str, description: str, examples: Sequence[str] = ()) -> str:
     """The label text for one category: whitespace in values collapsed, the result stripped."""
+    cleaned = [" ".join(e.split()) for e in examples]
     values = {
         "name": " ".join(name.split()),
         "description": " ".join(description.split()),
-        "examples": EXAMPLE_SEPARATOR.join(" ".join(e.split()) for e in examples),
+        "examples": EXAMPLE_SEPARATOR.join(cleaned),
     }
-    out = []
-    for literal, field in _parse(template):
+    pieces = _parse(template)
+    out: list[str] = []
+    for i, (literal, field) in enumerate(pieces):
         out.append(literal)
-        if field is not None:
+        if field is None:
+            continue
+        after = pieces[i + 1][0] if i + 1 < len(pieces) else ""
+        own_line = "".join(out).endswith("\n") or not "".join(out).strip()
+        if field == "examples" and own_line and (not after or after.startswith("\n")):
+            out.append("\n".join(cleaned))
+        else:
             out.append(values[field])
     return "".join(out).strip()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import setup_logging, worker_process_init
 from kombu import Queue
 
 from worker.settings import get_settings
@@ -53,3 +53,15 @@ def _load_model(**_: Any) -> None:
     from worker.runtime import get_runtime
 
     get_runtime()
+
+
+@setup_logging.connect
+def _configure_logging(loglevel: int | str | None = None, **_: Any) -> None:
+    """Celery leaves logging to mailroute: JSON or plain lines with message ids, secrets redacted.
+
+    The level is MAILROUTE_LOG_LEVEL when set, else celery's ``--loglevel``.
+    """
+    from worker.logs import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings, level=None if "log_level" in settings.model_fields_set else loglevel)

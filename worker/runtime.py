@@ -50,7 +50,7 @@ def get_runtime() -> Runtime:
             path = Path(settings.rules_path)
             rules = load_rule_set(path)
             scorer = create_scorer(settings, cascade_top_m=rules.policy.cascade_top_m)
-            _runtime = Runtime(settings, scorer, rules, path.stat().st_mtime)
+            _runtime = _learning(Runtime(settings, scorer, rules, path.stat().st_mtime))
         return _runtime
 
 
@@ -64,5 +64,16 @@ def set_runtime(runtime: Runtime | None) -> None:
 def build_runtime(settings: Settings, *, scorer: Scorer | None = None) -> Runtime:
     path = Path(settings.rules_path)
     rules = load_rule_set(path)
-    scorer = scorer or create_scorer(settings, cascade_top_m=rules.policy.cascade_top_m)
-    return Runtime(settings, scorer, rules, path.stat().st_mtime)
+    if scorer is not None:  # the caller chose its scorer: used as given
+        return Runtime(settings, scorer, rules, path.stat().st_mtime)
+    scorer = create_scorer(settings, cascade_top_m=rules.policy.cascade_top_m)
+    return _learning(Runtime(settings, scorer, rules, path.stat().st_mtime))
+
+
+def _learning(runtime: Runtime) -> Runtime:
+    """With ``settings.few_shot``, scores learn from reviewed mails (reloaded as corrections arrive)."""
+    if runtime.settings.few_shot and runtime.settings.backend != "constant":
+        from worker.learning.history import with_memory
+
+        runtime.scorer = with_memory(runtime.scorer, runtime.settings, lambda: runtime.rule_set)
+    return runtime

@@ -107,6 +107,21 @@ class Settings(BaseSettings):
     lease_ttl_s: float = Field(
         60.0, description="IMAP: a poller's lease on a folder expires this long after its last renewal."
     )
+    few_shot: bool = Field(
+        True,
+        description="Blend the zero-shot scores with similarity to reviewed mails of each label (few-shot "
+        "memory, refreshed when new corrections are saved; see worker/learning/memory.py).",
+    )
+    few_shot_k: float = Field(
+        20.0, description="Few-shot weight of a label with n reviewed examples: n / (n + k)."
+    )
+    few_shot_neighbours: int = Field(5, description="Few-shot: nearest reviewed examples averaged per label.")
+    threshold_min_examples: int = Field(
+        30, description="Reviewed mails a label needs before its learned threshold overrides the configured one."
+    )
+    shadow_rules_path: Path | None = Field(
+        None, description="A shadow rule set decided beside the live one (Decision.mode 'shadow'; never acts)."
+    )
     log_json: bool = Field(False, description="Emit structured JSON log lines.")
     log_level: str = Field("INFO", description="Python logging level.")
 

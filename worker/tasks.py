@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from worker.actions import run_action
 from worker.celery_app import app
@@ -19,7 +20,8 @@ ACTION_BATCH = 64  # outbox rows per apply_actions task
 
 @app.task(
     name="mailroute.classify",
-    autoretry_for=(TransientError, BackendError, OSError),
+    # OperationalError: the database restarting or full; the batch rolled back, a retry redoes it
+    autoretry_for=(TransientError, BackendError, OSError, OperationalError),
     retry_backoff=2,
     retry_backoff_max=300,
     retry_jitter=True,
@@ -74,6 +76,10 @@ def apply_actions(action_ids: Sequence[int]) -> dict[str, int]:
             outcomes[status] = outcomes.get(status, 0) + 1
             if status == ActionStatus.FAILED:
                 failed.append(action_id)
+    if apply_actions.request.is_eager:
+        # in-process (no broker), a retry would run inline at once and its Retry would escape into the
+        # caller (the poller); failed rows keep their error and the sweeper re-queues them later
+        return outcomes
     for action_id in failed:
         apply_action.apply_async((action_id,), countdown=5)
     return outcomes

@@ -79,3 +79,11 @@ def test_label_texts_in_category_order() -> None:
         label_template="{name} | {description} | {examples}",
     )
     assert rule_set.label_texts() == ["b | B {x} | eb", "a | A |"]
+
+
+def test_examples_alone_on_a_line_render_one_per_line() -> None:
+    from rules.templates import render_label
+
+    lines = render_label("{description}\n{examples}", name="n", description="d", examples=["a  b", "c"])
+    inline = render_label("{description}: {examples}", name="n", description="d", examples=["a", "c"])
+    assert lines == "d\na b\nc" and inline == "d: a; c"

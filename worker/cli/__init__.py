@@ -27,6 +27,8 @@ COMMAND_MODULES = (
     "worker.cli.ops",
     "worker.cli.eval",
     "worker.cli.backtest",
+    "worker.cli.prune",
+    "worker.cli.health",
     "connectors.cli",
     "admin.cli",
 )
@@ -45,10 +47,23 @@ def _register_all() -> None:
 
 def main() -> None:
     """Entry point: one clear line and exit status 2 for any expected error."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    _configure_logging()
     _register_all()
     try:
         app()
     except MailrouteError as e:
         print(f"mailroute: error: {e}", file=sys.stderr)
         sys.exit(2)
+
+
+def _configure_logging() -> None:
+    """JSON or plain lines (MAILROUTE_LOG_JSON); WARNING unless MAILROUTE_LOG_LEVEL is set explicitly."""
+    from worker.logs import configure_logging
+    from worker.settings import get_settings
+
+    try:
+        settings = get_settings()
+    except ValueError:  # a bad setting: the command that reads it reports it in one line
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        return
+    configure_logging(settings, level=None if "log_level" in settings.model_fields_set else "WARNING")

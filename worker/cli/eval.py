@@ -55,6 +55,13 @@ def eval_command(
     limit: int | None = typer.Option(
         None, "--limit", min=1, help="Evaluate N mails only, spread over the set."
     ),
+    simulate_review: int | None = typer.Option(
+        None,
+        "--simulate-review",
+        min=0,
+        help="Replay the set in time order, correcting the first N mails per label (few-shot memory); "
+        "report the learning curve (see worker/learning/simulate.py).",
+    ),
 ) -> None:
     """Score a labeled mail set through the pipeline; report accuracy, macro-F1 and coverage."""
     from rules import load_rule_set
@@ -67,6 +74,14 @@ def eval_command(
     rule_set = load_rule_set(settings.rules_path)
     mails = sample(load_labeled(path, fmt, labels_file=labels), limit)
     scorer = create_scorer(settings, cached=False)
+    if simulate_review is not None:
+        from worker.learning.simulate import format_curve
+        from worker.learning.simulate import simulate_review as simulate
+
+        curve = simulate(mails, scorer, rule_set, simulate_review, max_chars=settings.max_chars)
+        curve.update({"dataset": str(path), "format": fmt, "backend": settings.backend})
+        sys.stdout.write(json.dumps(curve) + "\n" if as_json else "\n".join(format_curve(curve)) + "\n")
+        return
     report = evaluate(
         mails, scorer, rule_set, max_chars=settings.max_chars, batch_size=settings.batch_size, progress=True
     )

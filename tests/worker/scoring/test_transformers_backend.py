@@ -81,4 +81,4 @@ def test_from_settings(tiny_qwen: Path) -> None:
 
     settings = Settings(backend="transformers", model=str(tiny_qwen), max_model_len=256)  # type: ignore[call-arg]
     scorer = TransformersRerankerScorer.from_settings(settings)
-    assert scorer.model_id == str(tiny_qwen) and scorer.prompts.max_length == 256
+    assert scorer.model_id == f"transformers:{tiny_qwen}" and scorer.prompts.max_length == 256

@@ -1,0 +1,39 @@
+"""The admin's learning page shows learned thresholds with the data behind them, behind the login."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from fastapi.testclient import TestClient
+
+from admin.app import create_app
+from rules import Policy
+from tests.admin.builders import MailSpec, add_mail, office_rules
+from tests.admin.conftest import admin_settings, login
+from worker import review
+from worker.db.session import session_factory
+from worker.runtime import Runtime
+from worker.scoring.constant import ConstantScorer
+
+
+def test_learning_page(sqlite_url: str) -> None:
+    rules = office_rules()
+    rules = replace(rules, policy=Policy(**{**rules.policy.to_dict(), "target_precision": 0.9}))
+    settings = admin_settings(sqlite_url, threshold_min_examples=3)
+    with session_factory(sqlite_url).begin() as session:
+        for i in range(4):  # four reviewed mails proposed "project progress", one corrected away
+            mid = add_mail(
+                session, MailSpec(subject=f"Status {i}", scores={"project progress": 0.5 + i / 10})
+            )
+            if i == 0:
+                review.correct(session, mid, ["meeting notice"], "rita", rule_set=rules)
+            else:
+                review.approve(session, mid, "rita", rule_set=rules)
+    runtime = Runtime(settings, ConstantScorer(), rules, 0.0)
+    app = create_app(settings, runtime_provider=lambda: runtime, rule_set_provider=lambda: rules)
+    with TestClient(app, base_url="https://testserver") as client:
+        assert client.get("/learning", follow_redirects=False).status_code == 303  # login first
+        page = login(client).get("/learning")
+    assert page.status_code == 200 and "4 reviewed mails" in page.text and "90%" in page.text
+    row = page.text.split('<th scope="row">project progress</th>')[1].split("</tr>\n")[0]
+    assert "0.600" in row and "learned" in row and "4 (3)" in row and "100.0%" in row

@@ -1,0 +1,52 @@
+"""Simulated review: time order, honest hold-out, and a curve that learns on an easy synthetic set."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+
+from rules import Category, Policy, RuleSet
+from tests.worker.learning.fakes import PreferenceScorer, WordEmbedder
+from worker.evaluate import LabeledMail
+from worker.learning.memory import MemoryConfig
+from worker.learning.simulate import learning_curve, prepare, time_key
+
+RULES = RuleSet(
+    name="desk",
+    categories=(Category("billing", "Invoices and payments"), Category("support", "Help with the product")),
+    policy=Policy(mode="top_k"),
+)
+TOPICS = {"billing": "invoice payment refund overdue", "support": "login error crash password"}
+
+
+def labeled(i: int, gold: str) -> LabeledMail:
+    msg = EmailMessage()
+    msg["Subject"] = f"{TOPICS[gold].split()[i % 4]} {i}"
+    msg.set_content(f"{TOPICS[gold]} case {i}")
+    return LabeledMail(f"{1 + i % 3}/{1000 + i}.txt", msg.as_bytes(), gold, (gold,))
+
+
+def test_time_order_is_the_numeric_message_id() -> None:
+    keys = ["2/30.txt", "1/200.txt", "3/4.txt", "x.eml"]
+    assert sorted(keys, key=time_key) == ["x.eml", "3/4.txt", "2/30.txt", "1/200.txt"]
+
+
+def test_the_curve_learns_and_never_judges_a_corrected_mail() -> None:
+    mails = [labeled(i, "billing" if i % 3 else "support") for i in range(60)]
+    texts = dict(zip(RULES.category_names(), RULES.label_texts(), strict=True))
+    scorer = PreferenceScorer({texts["support"]: 0.6, texts["billing"]: 0.4})  # always says support
+    prep = prepare(mails, scorer, WordEmbedder(), RULES, max_chars=2000)
+    assert [m.key for m in prep.mails] == sorted((m.key for m in mails), key=time_key)
+    curve = learning_curve(prep, RULES, (0, 2, 5), config=MemoryConfig(k=1.0), target_precision=0.9)
+    zero, two, five = curve
+    assert (
+        zero["corrections"] == 0
+        and zero["evaluated"] == 60
+        and zero["macro_f1"] == zero["zero_shot_macro_f1"]
+    )
+    assert (two["corrections"], two["evaluated"]) == (4, 56) and (five["corrections"], five["evaluated"]) == (
+        10,
+        50,
+    )
+    assert zero["accuracy"] < 0.4 < 0.95 <= five["accuracy"] and five["macro_f1"] > zero["macro_f1"]
+    assert five["zero_shot_accuracy"] == 0.3  # the same held-out mails, no memory: 15 of 50 are support
+    assert 0.0 <= five["thresholds"]["auto_share"] <= 1.0

@@ -1,0 +1,52 @@
+"""``mailroute healthcheck poller``: a container probe for the IMAP poller (exit 0 healthy, 1 not).
+
+The poller serves no port, but its folder leases are a heartbeat: each watcher renews its lease every
+``LEASE_TTL_S/3`` while it is connected, and a lease's owner starts with the host name. So the poller
+on this host is healthy when the database answers and none of the leases it owns has run out (a
+stuck thread, or an IMAP server it cannot reach, lets its lease expire). A poller standing by while
+another host holds every folder owns no lease and is healthy; ``--require-lease`` says it must hold one.
+"""
+
+from __future__ import annotations
+
+import socket
+from datetime import UTC, datetime
+
+import typer
+from sqlalchemy import func, select, text
+
+from worker.db.models import Lease
+from worker.db.session import session_scope
+
+health_app = typer.Typer(help="Container health probes (exit status 0 = healthy).", no_args_is_help=True)
+
+
+@health_app.command("poller")
+def poller_command(
+    require_lease: bool = typer.Option(False, "--require-lease", help="Unhealthy unless it holds a lease."),
+    host: str | None = typer.Option(None, help="Host whose leases to check (default: this host)."),
+) -> None:
+    """Exit 0 when the database answers and this host's folder leases are all fresh."""
+    owner_prefix = f"{host or socket.gethostname()}:"
+    now = datetime.now(UTC)
+    try:
+        with session_scope() as session:
+            session.execute(text("SELECT 1"))
+            mine = Lease.owner.startswith(owner_prefix, autoescape=True)
+            held = int(session.scalar(select(func.count()).where(mine)) or 0)
+            expired = list(session.scalars(select(Lease.name).where(mine, Lease.expires_at < now)))
+    except Exception as e:  # a probe reports, it does not raise
+        typer.echo(f"unhealthy: database: {type(e).__name__}", err=True)
+        raise typer.Exit(1) from None
+    if expired:
+        names = ", ".join(name.removeprefix("imap:").replace("\x1f", "/") for name in expired)
+        typer.echo(f"unhealthy: lease(s) not renewed: {names}", err=True)
+        raise typer.Exit(1)
+    if require_lease and not held:
+        typer.echo("unhealthy: this poller holds no folder lease", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"healthy: {held} folder lease(s) held")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(health_app, name="healthcheck")
