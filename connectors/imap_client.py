@@ -113,4 +113,8 @@ def is_transient(error: BaseException) -> bool:
     """True for errors worth a reconnect/retry: network loss or a server's 'try later' answer."""
     if isinstance(error, (*NETWORK_ERRORS, TransientError)):
         return True
-    return isinstance(error, imaplib.IMAP4.error) and any(code in str(error) for code in TRANSIENT_CODES)
+    # "* BYE" where a command's answer was expected (e.g. "Unexpected IDLE response: b'* BYE Server
+    # shutting down.'"): the server is going away, not refusing us
+    return isinstance(error, imaplib.IMAP4.error) and any(
+        code in str(error) for code in (*TRANSIENT_CODES, "* BYE")
+    )

@@ -110,7 +110,7 @@ class FolderWatcher:
                 try:
                     self.session_loop()
                 except Exception as e:
-                    if not (is_transient(e) or isinstance(e, ConnectorError | OUTAGES)):
+                    if not (is_transient(e) or isinstance(e, (ConnectorError, *OUTAGES))):
                         raise
                     self.on_error(e)
         finally:

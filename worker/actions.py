@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from worker.db.models import Action, ActionAttempt, ActionStatus, Message
 from worker.errors import ConnectorError, TransientError
+from worker.logs import bind_message
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,11 @@ def run_action(session: Session, action_id: int, *, max_attempts: int = MAX_ATTE
     action = session.get(Action, action_id, with_for_update=True)
     if action is None:
         return "missing"
+    with bind_message(action.message_id):
+        return _run(session, action, max_attempts)
+
+
+def _run(session: Session, action: Action, max_attempts: int) -> str:
     if action.status in (ActionStatus.DONE, ActionStatus.SKIPPED, ActionStatus.DEAD):
         return action.status
     executor = EXECUTORS.get(action.kind)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -19,6 +19,7 @@ from rules import MessageFacts, RuleSet, decide
 from worker.db.models import Message, MessageStatus
 from worker.decisions import Outcome, write_outcomes
 from worker.errors import MailrouteError
+from worker.learning.thresholds import LearnedThreshold, gate
 from worker.parsing import ParsedMail, parse_message
 from worker.scoring.base import Scorer
 from worker.telemetry import observe_scoring
@@ -68,7 +69,13 @@ def load_pending_rows(session: Session, ids: Sequence[int]) -> list[tuple[int, b
 
 
 def classify_batch(
-    session: Session, ids: Sequence[int], scorer: Scorer, rule_set: RuleSet, *, max_chars: int = 4000
+    session: Session,
+    ids: Sequence[int],
+    scorer: Scorer,
+    rule_set: RuleSet,
+    *,
+    max_chars: int = 4000,
+    learned: Mapping[str, LearnedThreshold] | None = None,
 ) -> BatchResult:
     """Decide every pending message among ``ids``; the caller commits (or rolls back on error)."""
     result = BatchResult()
@@ -93,6 +100,8 @@ def classify_batch(
         scores = {name: float(value) for name, value in zip(names, score_row, strict=True)}
         try:
             decision = decide(scores, facts_of(mail), rule_set)
+            if learned:  # thresholds learned from reviews may hold back a label the rules passed
+                decision = gate(decision, scores, learned)
         except (MailrouteError, ValueError) as e:  # a rule-engine bug must not sink the batch
             message = session.get(Message, message_id)
             if message is not None:

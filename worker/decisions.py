@@ -112,9 +112,9 @@ def write_outcomes(
     if score_rows:
         session.execute(insert(Score), score_rows)
     session.execute(insert(Decision), decision_rows)
-    inserted = (
-        session.execute(insert(Action).returning(Action.id, Action.kind), action_rows) if action_rows else []
-    )
+    inserted: list[Any] = []
+    if action_rows:
+        inserted = list(session.execute(insert(Action).returning(Action.id, Action.kind), action_rows))
     session.execute(
         update(Message),
         [

@@ -68,7 +68,10 @@ class RedactFilter(logging.Filter):
     """Redacts secrets in the rendered message (for handlers whose formatter is not ours)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        rendered = record.getMessage()
+        try:
+            rendered = record.getMessage()
+        except Exception:  # a malformed call: leave it to the handler's usual "Logging error" report
+            return True
         clean = redact(rendered)
         if clean != rendered:
             record.msg, record.args = clean, None

@@ -6,10 +6,12 @@ file, tasks executed in-process, the CPU embedding model). Secrets may be given 
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
+from typing import Any
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_RULES = Path(__file__).resolve().parent.parent / "rules" / "examples" / "office.yaml"
@@ -19,6 +21,23 @@ class Settings(BaseSettings):
     """mailroute's configuration. Environment variable = ``MAILROUTE_`` + field name, upper case."""
 
     model_config = SettingsConfigDict(env_prefix="MAILROUTE_", extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secret_files(cls, data: Any) -> Any:
+        """``MAILROUTE_X_FILE=/run/secrets/x`` sets ``x`` from that file (Docker/Kubernetes secrets)."""
+        if not isinstance(data, dict):
+            return data
+        for name in cls.model_fields:
+            path = os.environ.get(f"MAILROUTE_{name.upper()}_FILE")
+            if path and name not in data and f"MAILROUTE_{name.upper()}" not in os.environ:
+                try:
+                    data[name] = Path(path).read_text().strip()
+                except OSError as e:
+                    raise ValueError(
+                        f"MAILROUTE_{name.upper()}_FILE: cannot read {path}: {e.strerror}"
+                    ) from e
+        return data
 
     database_url: str = Field(
         "sqlite:///mailroute.db",
@@ -48,7 +67,9 @@ class Settings(BaseSettings):
     vllm_kv_cache_bytes: int | None = Field(
         None, description="vLLM: KV-cache size in bytes (set it on CPU, e.g. 268435456; unset on GPU)."
     )
-    vllm_enforce_eager: bool = Field(False, description="vLLM: disable CUDA graphs / compilation (CPU tests).")
+    vllm_enforce_eager: bool = Field(
+        False, description="vLLM: disable CUDA graphs / compilation (CPU tests)."
+    )
     http_url: str | None = Field(None, description="http backend: base URL of a `vllm serve` server.")
     http_timeout_s: float = Field(30.0, description="http backend: timeout per request in seconds.")
     broker_visibility_timeout_s: int = Field(
@@ -117,10 +138,12 @@ class Settings(BaseSettings):
     )
     few_shot_neighbours: int = Field(3, description="Few-shot: nearest reviewed examples averaged per label.")
     threshold_min_examples: int = Field(
-        30, description="Reviewed mails a label needs before its learned threshold overrides the configured one."
+        30,
+        description="Reviewed mails a label needs before its learned threshold overrides the configured one.",
     )
     shadow_rules_path: Path | None = Field(
-        None, description="A shadow rule set decided beside the live one (Decision.mode 'shadow'; never acts)."
+        None,
+        description="A shadow rule set decided beside the live one (Decision.mode 'shadow'; never acts).",
     )
     log_json: bool = Field(False, description="Emit structured JSON log lines.")
     log_level: str = Field("INFO", description="Python logging level.")

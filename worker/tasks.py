@@ -13,6 +13,8 @@ from worker.classify import classify_batch, record_batch_failure
 from worker.db.models import Action, ActionStatus
 from worker.db.session import session_scope
 from worker.errors import BackendError, TransientError
+from worker.learning.backtest import run_shadow
+from worker.learning.history import learned_thresholds_for
 from worker.runtime import get_runtime
 
 ACTION_BATCH = 64  # outbox rows per apply_actions task
@@ -30,15 +32,24 @@ ACTION_BATCH = 64  # outbox rows per apply_actions task
 def classify(message_ids: Sequence[int]) -> dict[str, int]:
     """Decide a batch of stored messages, then queue their actions."""
     runtime = get_runtime()
+    rule_set = runtime.rule_set
     try:
         with session_scope() as session:
+            learned = learned_thresholds_for(session, rule_set, runtime.settings)
             result = classify_batch(
-                session, message_ids, runtime.scorer, runtime.rule_set, max_chars=runtime.settings.max_chars
+                session,
+                message_ids,
+                runtime.scorer,
+                rule_set,
+                max_chars=runtime.settings.max_chars,
+                learned=learned,
             )
     except Exception as e:
         with session_scope() as session:  # the batch rolled back: keep its error on each message
             record_batch_failure(session, message_ids, e)
         raise
+    if runtime.settings.shadow_rules_path and result.decided:
+        run_shadow(result.decided, runtime.settings.shadow_rules_path)
     enqueue_actions(result.action_ids, kinds=result.action_kinds)
     return {"decided": len(result.decided), "skipped": len(result.skipped), "failed": len(result.failed)}
 

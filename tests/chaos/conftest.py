@@ -43,13 +43,13 @@ categories:
 HOOK_SECRET = "chaos-hook-secret-0123456789"  # a throwaway test secret
 
 
-def chaos_mail(i: int, tag: str = "chaos") -> bytes:
+def chaos_mail(i: int, tag: str = "chaos", *, pad: int = 0) -> bytes:
     msg = EmailMessage()
     msg["From"] = f"sender{i}@example.com"
     msg["To"] = "team@example.com"
     msg["Subject"] = f"Status {tag} {i}"
     msg["Message-ID"] = f"<{tag}-{i}@example.com>"
-    msg.set_content(f"Mail {i}: the migration is on track; invoice {i * 7} is paid.")
+    msg.set_content(f"Mail {i}: the migration is on track; invoice {i * 7} is paid.\n" + "Details. " * pad)
     return msg.as_bytes()
 
 
@@ -219,13 +219,11 @@ def private_postgres() -> Iterator[PrivatePostgres]:
 
 @pytest.fixture(autouse=True)
 def _fresh_settings() -> Iterator[None]:
-    from worker.celery_app import app
     from worker.settings import get_settings
 
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
-    reset_pools(app)
 
 
 __all__ = ["REPO", "audit", "chaos_mail", "worker_env"]

@@ -121,3 +121,18 @@ def test_cache_scores_identical_text_once() -> None:
     np.testing.assert_allclose(first[0], second[0])
     cached.score(["same text"], labels, instruction="another template")
     assert inner.calls == 2  # the template is part of the key
+
+
+def test_learned_threshold_holds_a_label_for_review(sqlite_url: str) -> None:
+    from worker.learning.thresholds import LearnedThreshold
+
+    names = OFFICE.category_names()
+    ids = store(sqlite_url, [f"About {names[1]}"])
+    strict = LearnedThreshold(names[1], 0.95, 0.5, "learned", 0.95, 40, 38, 0.95, ())
+    with session_factory(sqlite_url).begin() as session:
+        result = classify_batch(session, ids, FixedScorer(names), OFFICE, learned={names[1]: strict})
+    assert result.action_ids == []  # held: no outbox rows
+    with session_factory(sqlite_url)() as session:
+        decision = session.scalar(select(Decision))
+        assert decision is not None and decision.needs_review and decision.labels == [names[1]]
+        assert any("learned threshold 0.95" in r for r in decision.reasons)

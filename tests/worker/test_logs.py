@@ -174,3 +174,11 @@ def test_celery_setup_logging_signal_installs_mailroute_logging(monkeypatch: pyt
         assert root.level == logging.INFO  # an explicit MAILROUTE_LOG_LEVEL wins
     finally:
         get_settings.cache_clear()
+
+
+def test_a_malformed_log_call_does_not_raise_at_the_call_site(monkeypatch: pytest.MonkeyPatch) -> None:
+    stream = capture(json_lines=True)
+    monkeypatch.setattr(logging, "raiseExceptions", False)  # as in production: report, never raise
+    log.error("two args expected: %s %s", "only one")
+    log.error("next line still logged")
+    assert lines(stream)[-1]["message"] == "next line still logged"

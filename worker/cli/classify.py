@@ -40,16 +40,17 @@ def classify_command(
     from rules import decide
     from worker.scoring.registry import create_scorer
 
-    scorer = create_scorer(settings, cached=False)
+    scorer = create_scorer(settings, cached=False, cascade_top_m=rule_set.policy.cascade_top_m)
     mail = parse_message(raw, max_chars=settings.max_chars)
     row = scorer.score([mail.scoring_text], rule_set.label_texts(), instruction=rule_set.instruction)[0]
     scores = {name: round(float(v), 6) for name, v in zip(rule_set.category_names(), row, strict=True)}
     decision = decide(scores, facts_of(mail), rule_set)
+    ranked = dict(sorted(scores.items(), key=lambda kv: -kv[1]))
     out = {
         "subject": mail.subject,
         "model": scorer.model_id,
         "rule_set": rule_set.name,
-        "scores": dict(sorted(scores.items(), key=lambda kv: -kv[1])),
+        "scores": ranked,
         "decision": {
             "labels": list(decision.labels),
             "needs_review": decision.needs_review,
@@ -65,7 +66,7 @@ def classify_command(
     table = Table(title=f"{mail.subject or '(no subject)'} — {rule_set.name}")
     table.add_column("category")
     table.add_column("score", justify="right")
-    for name, value in out["scores"].items():
+    for name, value in ranked.items():
         table.add_row(name, f"{value:.3f}")
     console.print(table)
     verdict = "REVIEW" if decision.needs_review else "ROUTE"

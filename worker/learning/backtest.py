@@ -12,16 +12,18 @@ accuracy is reported where it is known. With ``shadow=True`` the new decisions a
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from rules import Decision as RuleDecision
-from rules import RuleSet, decide
+from rules import RuleSet, decide, load_rule_set
 from worker.classify import facts_of
 from worker.db.models import Correction, Decision, Message
 from worker.evaluate import LabeledMail, predict
@@ -29,6 +31,8 @@ from worker.parsing import parse_message
 from worker.scoring.base import Scorer
 
 REVIEWED = ("approved", "corrected")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -188,6 +192,26 @@ def shadow_batch(
     decided = _decide(scorer, rule_set, [raw for _, raw in rows], max_chars)
     record_shadow(session, [mid for mid, _ in rows], decided, rule_set, scorer.model_id)
     return len(rows)
+
+
+def run_shadow(message_ids: Sequence[int], rules_path: Path) -> int:
+    """Decide freshly decided mails under the shadow rule set, in its own transaction.
+
+    A shadow failure is logged and never touches live routing.
+    """
+    from worker.db.session import session_scope
+    from worker.runtime import get_runtime
+
+    runtime = get_runtime()
+    try:
+        shadow = load_rule_set(rules_path)
+        with session_scope() as session:
+            return shadow_batch(
+                session, message_ids, runtime.scorer, shadow, max_chars=runtime.settings.max_chars
+            )
+    except Exception:
+        log.exception("shadow rule set %s failed on %d mails", rules_path, len(message_ids))
+        return 0
 
 
 def backtest_labeled(

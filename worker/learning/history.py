@@ -78,6 +78,15 @@ def learned_thresholds(
     return learn_thresholds(threshold_pairs(reviewed_mails(session)), rule_set, min_examples=min_examples)
 
 
+def learned_thresholds_for(
+    session: Session, rule_set: RuleSet, settings: Settings
+) -> dict[str, LearnedThreshold]:
+    """Live routing's learned thresholds: none unless the rule set sets ``policy.target_precision``."""
+    if rule_set.policy.target_precision is None:
+        return {}
+    return learned_thresholds(session, rule_set, min_examples=settings.threshold_min_examples)
+
+
 def review_version(session: Session) -> tuple[int, int]:
     """Changes whenever a correction is added or removed: (max id, count)."""
     top, count = session.execute(select(func.max(Correction.id), func.count(Correction.id))).one()

@@ -1,0 +1,1 @@
+"""Routing that learns from reviews: learned thresholds, few-shot memory, simulation, backtests."""
