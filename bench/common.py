@@ -19,8 +19,14 @@ PG_ADMIN = os.environ.get("MAILROUTE_TEST_POSTGRES", "postgresql+psycopg://postg
 REDIS = os.environ.get("MAILROUTE_TEST_REDIS", "redis://127.0.0.1:6379")
 
 TOPICS = [
-    ("Server alert: disk usage at 95% on db01", "The monitoring system detected high disk usage. Please act."),
-    ("Project Atlas: sprint 14 progress", "We finished the API milestone; the UI work is on track for Friday."),
+    (
+        "Server alert: disk usage at 95% on db01",
+        "The monitoring system detected high disk usage. Please act.",
+    ),
+    (
+        "Project Atlas: sprint 14 progress",
+        "We finished the API milestone; the UI work is on track for Friday.",
+    ),
     ("Meeting moved to Thursday 10:00", "The weekly sync is moved to Thursday at 10 in room 4B."),
     ("Question about your pricing", "Hello, we would like a quote for 200 licences and volume discounts."),
     ("URGENT: contract signature needed today", "The customer needs the signed contract before 5 pm today."),
@@ -59,13 +65,33 @@ def drop_database(url: str) -> None:
 
 
 def start_worker(
-    env: dict[str, str], *, concurrency: int = 2, queues: str = "classify,actions,webhooks", log: Path | None = None
+    env: dict[str, str],
+    *,
+    concurrency: int = 2,
+    queues: str = "classify,actions,webhooks",
+    log: Path | None = None,
 ) -> subprocess.Popen[bytes]:
     out = log.open("ab") if log else subprocess.DEVNULL
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "worker", "worker", f"--concurrency={concurrency}", f"-Q{queues}",
-         "--loglevel=WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=REPO, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "worker",
+            "worker",
+            f"--concurrency={concurrency}",
+            f"-Q{queues}",
+            "--loglevel=WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=REPO,
+        env={**os.environ, **env},
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 

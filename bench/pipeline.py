@@ -16,7 +16,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import REDIS, REPO, create_database, drop_database, start_worker, stop_worker, synthetic_mail, wait_until
+from common import (
+    REDIS,
+    REPO,
+    create_database,
+    drop_database,
+    start_worker,
+    stop_worker,
+    synthetic_mail,
+    wait_until,
+)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 RULES = REPO / "rules" / "examples" / "office.yaml"
@@ -59,8 +68,9 @@ def run_sqlite(mails: list[bytes]) -> tuple[float, dict[str, float]]:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         upgrade(url=url)
-        runtime = build_runtime(Settings(database_url=url, rules_path=RULES, backend="constant"),
-                                scorer=ConstantScorer())
+        runtime = build_runtime(
+            Settings(database_url=url, rules_path=RULES, backend="constant"), scorer=ConstantScorer()
+        )
         stages = {"store_s": 0.0, "parse_s": 0.0, "score_s": 0.0, "save_s": 0.0}
         started = time.perf_counter()
         sessions = session_factory(url)
@@ -73,8 +83,8 @@ def run_sqlite(mails: list[bytes]) -> tuple[float, dict[str, float]]:
                 result = classify_batch(session, ids, runtime.scorer, runtime.rule_set)
             for key in ("parse_s", "score_s"):
                 stages[key] += result.timings.get(key, 0.0)
-            stages["save_s"] += time.perf_counter() - t1 - result.timings.get("parse_s", 0) - result.timings.get(
-                "score_s", 0
+            stages["save_s"] += (
+                time.perf_counter() - t1 - result.timings.get("parse_s", 0) - result.timings.get("score_s", 0)
             )
         elapsed = time.perf_counter() - started
         assert count_decided(url) == len(mails)
@@ -110,7 +120,9 @@ def run_postgres(mails: list[bytes]) -> tuple[float, float]:
     broker = f"{REDIS}/14"
     redis.Redis.from_url(broker).flushdb()
     env = {
-        "MAILROUTE_DATABASE_URL": url, "MAILROUTE_BROKER_URL": broker, "MAILROUTE_BACKEND": "constant",
+        "MAILROUTE_DATABASE_URL": url,
+        "MAILROUTE_BROKER_URL": broker,
+        "MAILROUTE_BACKEND": "constant",
         "MAILROUTE_RULES_PATH": str(RULES),
     }
     os.environ.update(env)

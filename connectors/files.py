@@ -56,5 +56,5 @@ def iter_messages(path: Path) -> Iterator[tuple[str, bytes]]:
                 yield resolved, handle.read()
     else:
         box_m = mailbox.mbox(str(path), create=False)
-        for key in box_m.keys():
+        for key in box_m.iterkeys():
             yield resolved, box_m.get_bytes(key)

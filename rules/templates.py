@@ -3,8 +3,9 @@
 A ``label_template`` is a ``str.format``-style string with three placeholders: ``{name}``,
 ``{description}`` and ``{examples}`` (the category's examples joined by ``"; "``, empty when it has
 none — or one per line when ``{examples}`` stands alone on its template line, so that the embedding
-backend reads each line as one phrasing of the label and averages them into a prototype). ``{{`` and ``}}`` write literal braces. Templates are checked when the rule set is built, and
-rendering never interprets braces inside the substituted values, so a description such as
+backend reads each line as one phrasing of the label and averages them into a prototype).
+``{{`` and ``}}`` write literal braces. Templates are checked when the rule set is built, and rendering
+never interprets braces inside the substituted values, so a description such as
 ``"JSON like {"a": 1}"`` renders as written. Attribute or index access, conversions and format specs
 (``{name.upper}``, ``{name!r}``, ``{name:>9}``) are refused: a template is data, not code.
 """

@@ -1,7 +1,7 @@
 """Print (or check) the README's settings table, generated from worker/settings.py.
 
-    python scripts/settings_table.py          # print the markdown table
-    python scripts/settings_table.py --write  # replace the table between the README markers
+python scripts/settings_table.py          # print the markdown table
+python scripts/settings_table.py --write  # replace the table between the README markers
 """
 
 from __future__ import annotations

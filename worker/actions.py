@@ -26,7 +26,7 @@ EXECUTOR_MODULES = ("connectors.imap_actions", "connectors.webhook")
 MAX_ATTEMPTS = 8
 
 
-class NotApplicable(Exception):  # noqa: N818 - a signal, not a failure
+class NotApplicable(Exception):
     """The action cannot apply to this message (e.g. an IMAP action for a mail from a file)."""
 
 

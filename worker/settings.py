@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict

@@ -92,7 +92,6 @@ def install_env(
 ) -> ImapEnv:
     """Settings (through the environment, as tasks read them) and an eager in-process runtime."""
     from worker.celery_app import app
-    from worker.db.session import get_engine
     from worker.runtime import build_runtime, set_runtime
     from worker.scoring.constant import ConstantScorer
     from worker.settings import get_settings
@@ -129,7 +128,6 @@ def imap_env(
 
 def teardown_env() -> None:
     from connectors.mailbox import close_pooled
-    from worker.db.session import get_engine
     from worker.runtime import set_runtime
     from worker.settings import get_settings
 

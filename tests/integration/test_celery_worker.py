@@ -48,9 +48,24 @@ def worker_env(db: str, broker: str) -> dict[str, str]:
 
 def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "worker", "worker", "--concurrency=2", "--loglevel=INFO",
-         "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=REPO, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "worker",
+            "worker",
+            "--concurrency=2",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 
@@ -81,7 +96,9 @@ def test_worker_kill_9_mid_batch_loses_nothing_and_decides_once(
 
     producer = make_app()
     with session_factory(postgres_url).begin() as session:
-        ids = [store_message(session, sample(i), Origin("acct", "INBOX", 1, i + 1)).id for i in range(N_MAILS)]
+        ids = [
+            store_message(session, sample(i), Origin("acct", "INBOX", 1, i + 1)).id for i in range(N_MAILS)
+        ]
     for start in range(0, N_MAILS, BATCH):
         producer.send_task("mailroute.classify", args=[ids[start : start + BATCH]], queue="classify")
 

@@ -50,14 +50,32 @@ def test_vllm_backend_scores_inside_a_celery_prefork_worker(
     from worker.celery_app import make_app
 
     with session_factory(postgres_url).begin() as session:
-        ids = [store_message(session, sample(i), Origin("acct", "INBOX", 1, i + 1)).id for i in range(N_MAILS)]
+        ids = [
+            store_message(session, sample(i), Origin("acct", "INBOX", 1, i + 1)).id for i in range(N_MAILS)
+        ]
     make_app().send_task("mailroute.classify", args=[ids], queue="classify")
 
     log = tmp_path / "worker.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "worker", "worker", "--concurrency=1", "-Qclassify",
-         "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=REPO, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "worker",
+            "worker",
+            "--concurrency=1",
+            "-Qclassify",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 420

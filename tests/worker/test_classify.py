@@ -31,7 +31,9 @@ class FixedScorer:
         self.names = list(names)
         self.calls = 0
 
-    def score(self, mails: Sequence[str], labels: Sequence[str], *, instruction: str | None = None) -> ScoreMatrix:
+    def score(
+        self, mails: Sequence[str], labels: Sequence[str], *, instruction: str | None = None
+    ) -> ScoreMatrix:
         self.calls += 1
         out = np.full((len(mails), len(labels)), 0.05, dtype=np.float32)
         for i, text in enumerate(mails):
@@ -44,7 +46,9 @@ class FixedScorer:
 class BrokenScorer:
     model_id = "broken"
 
-    def score(self, mails: Sequence[str], labels: Sequence[str], *, instruction: str | None = None) -> ScoreMatrix:
+    def score(
+        self, mails: Sequence[str], labels: Sequence[str], *, instruction: str | None = None
+    ) -> ScoreMatrix:
         raise RuntimeError("CUDA out of memory")
 
 
@@ -60,7 +64,9 @@ def mail(i: int, subject: str) -> bytes:
 
 def store(url: str, subjects: list[str]) -> list[int]:
     with session_factory(url).begin() as session:
-        return [store_message(session, mail(i, s), Origin("a", "INBOX", 1, i)).id for i, s in enumerate(subjects)]
+        return [
+            store_message(session, mail(i, s), Origin("a", "INBOX", 1, i)).id for i, s in enumerate(subjects)
+        ]
 
 
 def test_batch_is_decided_with_scores_and_actions(db_url: str) -> None:

@@ -16,7 +16,9 @@ SAMPLES = REPO / "samples" / "mailbox"
 OFFICE = REPO / "rules" / "examples" / "office.yaml"
 
 
-def mailroute(*args: str, stdin: bytes | None = None, cwd: Path = REPO, **env: str) -> subprocess.CompletedProcess[bytes]:
+def mailroute(
+    *args: str, stdin: bytes | None = None, cwd: Path = REPO, **env: str
+) -> subprocess.CompletedProcess[bytes]:
     command = [sys.executable, "-c", "from worker.cli import main; main()", *args]
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("MAILROUTE_")} | env
     return subprocess.run(command, input=stdin, cwd=cwd, env=full_env, capture_output=True, timeout=300)
@@ -27,8 +29,13 @@ def test_classify_json_contract() -> None:
     done = mailroute("classify", str(mail), "--rules", str(OFFICE), "--backend", "constant", "--json")
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
-    assert set(out["scores"]) == {"urgent matters", "project progress", "meeting notice", "customer inquiry",
-                                  "system alert"}
+    assert set(out["scores"]) == {
+        "urgent matters",
+        "project progress",
+        "meeting notice",
+        "customer inquiry",
+        "system alert",
+    }
     assert all(0.0 <= v <= 1.0 for v in out["scores"].values())
     assert set(out["decision"]) >= {"labels", "needs_review", "reasons"} and out["decision"]["reasons"]
 
@@ -43,8 +50,14 @@ def test_classify_reads_standard_input() -> None:
     ("args", "message"),
     [
         (["classify", "/nonexistent.eml"], "no such file"),
-        (["classify", str(SAMPLES / "10-system-alert-disk-space.eml"), "--backend", "gpt"], "unknown backend"),
-        (["classify", str(SAMPLES / "10-system-alert-disk-space.eml"), "--rules", "/nope.yaml"], "no such file"),
+        (
+            ["classify", str(SAMPLES / "10-system-alert-disk-space.eml"), "--backend", "gpt"],
+            "unknown backend",
+        ),
+        (
+            ["classify", str(SAMPLES / "10-system-alert-disk-space.eml"), "--rules", "/nope.yaml"],
+            "no such file",
+        ),
         (["ingest", "/nonexistent-dir"], "no such file"),
     ],
 )
@@ -58,8 +71,14 @@ def test_errors_are_one_clear_line(args: list[str], message: str, tmp_path: Path
 def test_invalid_rule_set_names_file_and_line(tmp_path: Path) -> None:
     rules = tmp_path / "bad.yaml"
     rules.write_text("name: x\ncategories:\n  - name: a\n    description: d\n    threshold: high\n")
-    done = mailroute("classify", str(SAMPLES / "10-system-alert-disk-space.eml"), "--rules", str(rules),
-                     "--backend", "constant")
+    done = mailroute(
+        "classify",
+        str(SAMPLES / "10-system-alert-disk-space.eml"),
+        "--rules",
+        str(rules),
+        "--backend",
+        "constant",
+    )
     err = done.stderr.decode().strip()
     assert done.returncode == 2 and f"{rules}:5" in err and "threshold" in err
 

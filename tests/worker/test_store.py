@@ -11,7 +11,9 @@ from worker.db.session import session_factory
 from worker.store import Origin, extract_message_id, split_headers, store_message, store_messages
 
 
-def mail(subject: str = "Hello", body: str = "Body text", message_id: str | None = "<a1@example.com>") -> bytes:
+def mail(
+    subject: str = "Hello", body: str = "Body text", message_id: str | None = "<a1@example.com>"
+) -> bytes:
     msg = EmailMessage()
     msg["From"] = "alice@example.com"
     msg["To"] = "bob@example.com"

@@ -13,7 +13,7 @@ RulesOption = typer.Option(None, "--rules", "-r", help="Rule-set YAML (default: 
 BackendOption = typer.Option(
     None, "--backend", "-b", help="embedding | transformers | vllm | http | constant (default: settings)."
 )
-JsonOption = typer.Option(False, "--json", help="Print one JSON object instead of tables.")  # noqa: FBT003
+JsonOption = typer.Option(False, "--json", help="Print one JSON object instead of tables.")
 
 
 def settings_with(*, rules: Path | None = None, backend: str | None = None, **extra: object) -> Settings:

@@ -18,7 +18,7 @@ from worker.settings import get_settings, redact_url
 def ingest_command(
     path: Path = typer.Argument(..., help="A folder of .eml files, an mbox file or a Maildir."),
     account: str = typer.Option("local", help="Account name recorded on the stored messages."),
-    queue: bool = typer.Option(True, "--queue/--no-queue", help="Queue the stored mails for classification."),  # noqa: FBT003
+    queue: bool = typer.Option(True, "--queue/--no-queue", help="Queue the stored mails for classification."),
 ) -> None:
     """Store every mail under PATH (deduplicated) and queue it for classification."""
     quiet_libraries()

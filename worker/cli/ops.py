@@ -42,7 +42,7 @@ def worker_command(
     ]
     if concurrency:
         args.append(f"--concurrency={concurrency}")
-    os.execv(sys.executable, args)
+    os.execv(sys.executable, args)  # noqa: S606 - replace this process with the worker, no shell
 
 
 def register(app: typer.Typer) -> None:

@@ -1,5 +1,5 @@
 """Scoring backends behind one interface: ``score(mails, labels) -> [mails × labels]`` in [0, 1]."""
 
-from worker.scoring.base import Scorer, ScoreMatrix
+from worker.scoring.base import ScoreMatrix, Scorer
 
 __all__ = ["ScoreMatrix", "Scorer"]

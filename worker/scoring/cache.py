@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from worker.scoring.base import Scorer, ScoreMatrix, check_matrix
+from worker.scoring.base import ScoreMatrix, Scorer, check_matrix
 
 
 def text_key(text: str) -> str:
