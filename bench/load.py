@@ -104,8 +104,12 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     try:
         worker = start_worker(env, tmp / "worker.log", concurrency=args.concurrency)
         poller = subprocess.Popen(
-            [sys.executable, "-c", "from worker.cli import main; main()", "poll"], cwd=REPO, env={**os.environ, **env},
-            stdout=(tmp / "poll.log").open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
+            [sys.executable, "-c", "from worker.cli import main; main()", "poll"],
+            cwd=REPO,
+            env={**os.environ, **env},
+            stdout=(tmp / "poll.log").open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         ready = wait_for(lambda: "ready" in (tmp / "worker.log").read_text(errors="replace"), 300, 0.5)
         assert ready, (tmp / "worker.log").read_text()[-2000:]
@@ -131,9 +135,17 @@ def run(args: argparse.Namespace) -> dict[str, object]:
                 mem = rss_by_role(procs)
                 for role, mib in mem.items():
                     peak[role] = max(peak.get(role, 0.0), mib)
-                samples.append({"t": time.time() - t0, "appended": len(appended), "stored": stored,
-                                "decided": decided, "redis_classify": broker.queue_length("classify"),
-                                "undecided": stored - decided, **{f"rss_{k}": v for k, v in mem.items()}})
+                samples.append(
+                    {
+                        "t": time.time() - t0,
+                        "appended": len(appended),
+                        "stored": stored,
+                        "decided": decided,
+                        "redis_classify": broker.queue_length("classify"),
+                        "undecided": stored - decided,
+                        **{f"rss_{k}": v for k, v in mem.items()},
+                    }
+                )
                 stop.wait(1.0)
 
         mon = threading.Thread(target=monitor, daemon=True)
@@ -162,9 +174,13 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         mon.join(timeout=5)
         with sessions() as s:
             rows = s.execute(
-                select(Message.message_id, Decision.created_at).join(Decision, Decision.message_id == Message.id)
+                select(Message.message_id, Decision.created_at).join(
+                    Decision, Decision.message_id == Message.id
+                )
             ).all()
-            per_message = s.execute(select(Decision.message_id, func.count()).group_by(Decision.message_id)).all()
+            per_message = s.execute(
+                select(Decision.message_id, func.count()).group_by(Decision.message_id)
+            ).all()
             n_messages = int(s.scalar(select(func.count(Message.id))) or 0)
         latencies = [ts.timestamp() - appended[mid] for mid, ts in rows if mid in appended]
         last = max((ts.timestamp() for _, ts in rows), default=started)
@@ -217,7 +233,9 @@ def plot(samples: list[dict[str, float]], path: Path, *, title: str) -> None:
     top.legend()
     top.set_title(title)
     bottom.plot(t, [s["undecided"] for s in samples], label="stored, not yet decided")
-    bottom.plot(t, [max(0, s["redis_classify"]) * 32 for s in samples], label="Redis classify queue (×32 mails)")
+    bottom.plot(
+        t, [max(0, s["redis_classify"]) * 32 for s in samples], label="Redis classify queue (×32 mails)"
+    )
     bottom.set_xlabel("seconds")
     bottom.set_ylabel("queue depth (mails)")
     bottom.legend()
@@ -227,13 +245,17 @@ def plot(samples: list[dict[str, float]], path: Path, *, title: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--mails", type=int, default=10000)
     parser.add_argument("--backend", default="constant", choices=["constant", "embedding"])
     parser.add_argument("--rate", type=float, default=0.0, help="mails/s offered (0 = as fast as possible)")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--concurrency", type=int, default=2)
-    parser.add_argument("--timeout", type=float, default=1800.0, help="give up waiting after this many seconds")
+    parser.add_argument(
+        "--timeout", type=float, default=1800.0, help="give up waiting after this many seconds"
+    )
     parser.add_argument("--out", default=None, help="folder for the JSON samples and the queue-depth plot")
     args = parser.parse_args()
     print(f"postgres: {PG_ADMIN.rsplit('@', 1)[-1]}", flush=True)

@@ -9,7 +9,6 @@ one decision per mail, one action row per (mail, effect), every webhook key rece
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -68,7 +67,9 @@ def write_webhooks(tmp: Path, url: str, *, timeout_s: float = 2.0, max_attempts:
     return path
 
 
-def worker_env(db: str, broker: str, tmp: Path, *, hook_url: str | None = None, **extra: str) -> dict[str, str]:
+def worker_env(
+    db: str, broker: str, tmp: Path, *, hook_url: str | None = None, **extra: str
+) -> dict[str, str]:
     """Environment of a real worker subprocess (and of this process, for producers/sweeps)."""
     env = {
         "MAILROUTE_DATABASE_URL": db,
@@ -145,7 +146,9 @@ def audit(db_url: str) -> Audit:
     with session_factory(db_url)() as s:
         out.messages = int(s.scalar(select(func.count(Message.id))) or 0)
         per_message = s.execute(
-            select(Decision.message_id, func.count()).where(Decision.mode == "live").group_by(Decision.message_id)
+            select(Decision.message_id, func.count())
+            .where(Decision.mode == "live")
+            .group_by(Decision.message_id)
         ).all()
         out.decided = len(per_message)
         out.duplicate_decisions = sum(n - 1 for _, n in per_message)

@@ -63,8 +63,20 @@ class PrivateRedis:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         if not wait_for(lambda: listening(self.port), 15, 0.05):
             raise RuntimeError(f"redis-server did not listen on {self.port}")
@@ -133,19 +145,26 @@ class PrivatePostgres:
         command = list(args)
         if self.as_root:
             command = ["runuser", "-u", "postgres", "--", *command]
-        subprocess.run(command, check=True, timeout=timeout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        subprocess.run(
+            command, check=True, timeout=timeout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
 
     def init(self) -> None:
-        self._run(pg_bin("initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
+        self._run(
+            pg_bin("initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"
+        )
         with (self.data / "postgresql.conf").open("a") as conf:
             conf.write(
-                f"port = {self.port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{self.root}'\n"
+                f"port = {self.port}\nlisten_addresses = '127.0.0.1'\n"
+                f"unix_socket_directories = '{self.root}'\n"
                 "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 60\n"
                 "shared_buffers = 32MB\n"
             )
 
     def start(self) -> None:
-        self._run(pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.root / "pg.log"), "-w", "-t", "60", "start")
+        self._run(
+            pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.root / "pg.log"), "-w", "-t", "60", "start"
+        )
 
     def stop(self, *, mode: str = "fast") -> None:
         with contextlib.suppress(subprocess.CalledProcessError):
@@ -182,9 +201,24 @@ def start_worker(
 ) -> subprocess.Popen[bytes]:
     """A real ``celery -A worker worker`` in its own process group (so kill -9 takes its children)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "worker", "worker", f"--concurrency={concurrency}", f"-Q{queues}",
-         "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=REPO, env={**os.environ, **env}, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "worker",
+            "worker",
+            f"--concurrency={concurrency}",
+            f"-Q{queues}",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=REPO,
+        env={**os.environ, **env},
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
 

@@ -52,9 +52,15 @@ def chaos_imap(
     dovecot: Dovecot, sqlite_url: str, hook: Receiver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[ImapEnv]:
     env = install_env(
-        monkeypatch, dovecot, sqlite_url, tmp_path, scorer=ConstantScorer(),
-        rules_path=write_rules(tmp_path), webhooks_file=write_webhooks(tmp_path, hook.url),
-        imap_fetch_batch=10, imap_timeout_s=10,
+        monkeypatch,
+        dovecot,
+        sqlite_url,
+        tmp_path,
+        scorer=ConstantScorer(),
+        rules_path=write_rules(tmp_path),
+        webhooks_file=write_webhooks(tmp_path, hook.url),
+        imap_fetch_batch=10,
+        imap_timeout_s=10,
     )
     yield env
     teardown_env()
@@ -64,8 +70,13 @@ def chaos_imap(
 def watching(env: ImapEnv, connect_fn: Callable[[Any, Settings], Any] = connect) -> Iterator[FolderWatcher]:
     settings = env.settings.model_copy(update={"poll_interval_s": 3600.0, "lease_ttl_s": 5.0})
     watcher = FolderWatcher(
-        env.account(), "INBOX", session_factory(env.db_url), settings, enqueue=enqueue_classify,
-        connect_fn=connect_fn, backoff=Backoff(base_s=0.2, cap_s=1.0),
+        env.account(),
+        "INBOX",
+        session_factory(env.db_url),
+        settings,
+        enqueue=enqueue_classify,
+        connect_fn=connect_fn,
+        backoff=Backoff(base_s=0.2, cap_s=1.0),
     )
     thread = threading.Thread(target=watcher.run, daemon=True)
     thread.start()
@@ -75,6 +86,19 @@ def watching(env: ImapEnv, connect_fn: Callable[[Any, Settings], Any] = connect)
         watcher.stop.set()
         thread.join(timeout=15)
         assert not thread.is_alive(), "the watcher did not stop"
+
+
+def diagnose(env: ImapEnv, watcher: FolderWatcher) -> str:
+    """What the watcher is doing right now: its stats and its thread's stack (for a stuck run)."""
+    import sys
+    import traceback
+
+    stacks = [
+        "".join(traceback.format_stack(frame))
+        for ident, frame in sys._current_frames().items()
+        if any(t.ident == ident and t.name.startswith("Thread") for t in threading.enumerate())
+    ]
+    return f"{audit(env.db_url).summary()}\n{watcher.stats}\n" + "\n---\n".join(stacks)[-4000:]
 
 
 def n_decided(env: ImapEnv) -> int:
@@ -95,7 +119,9 @@ def check_all(env: ImapEnv, hook: Receiver, n: int) -> None:
     assert result.actions_done == result.actions == 2 * n, result.summary()
     check_webhook_effects(result, [r.headers["idempotency-key"] for r in hook.requests])
     with session_factory(env.db_url)() as s:
-        rows = s.execute(select(Message.uid, Decision.labels).join(Decision, Decision.message_id == Message.id)).all()
+        rows = s.execute(
+            select(Message.uid, Decision.labels).join(Decision, Decision.message_id == Message.id)
+        ).all()
         cursor = s.scalar(select(PollCursor.last_uid))
     client = imap(env.server)
     try:
@@ -122,7 +148,7 @@ def test_connection_cut_and_server_restarted_during_idle(chaos_imap: ImapEnv, ho
             append(server, [chaos_mail(100 * (round_ + 1) + i, "idle") for i in range(10)])
         server.restart(down_s=1.0)  # the whole server goes away during IDLE
         append(server, [chaos_mail(500 + i, "idle") for i in range(10)])
-        assert wait_for(lambda: n_decided(env) == 50, 90), audit(env.db_url).summary()
+        assert wait_for(lambda: n_decided(env) == 50, 120), diagnose(env, watcher)
         assert watcher.stats.losses >= 2
     check_all(env, hook, 50)
 
@@ -149,8 +175,11 @@ def test_connection_cut_and_server_restarted_during_fetch(chaos_imap: ImapEnv, h
     append(server, [chaos_mail(i, "fetch") for i in range(60)])  # 6 batches of 10 on the first poll
     counter = [0]
     # each batch makes two FETCHes (sizes + Message-IDs, then bodies): cut in both kinds, restart once
-    plan: dict[int, Callable[[], object]] = {4: server.kill_connections, 9: server.kill_connections,
-                                              15: lambda: server.restart(down_s=0.5)}
+    plan: dict[int, Callable[[], object]] = {
+        4: server.kill_connections,
+        9: server.kill_connections,
+        15: lambda: server.restart(down_s=0.5),
+    }
 
     def faulty_connect(account: Any, settings: Settings) -> Any:
         return FaultyFetch(connect(account, settings), plan, counter)

@@ -38,8 +38,10 @@ def run_outage(env: ImapEnv, break_db: Any, heal_db: Any) -> None:
         append(env.server, [chaos_mail(i, "disk") for i in range(10)])
         assert wait_for(lambda: audit(env.db_url).decided == 10, 60), audit(env.db_url).summary()
         break_db()
-        append(env.server, [chaos_mail(100 + i, "disk", pad=3000) for i in range(15)])  # new pages needed
-        assert wait_for(lambda: watcher.stats.losses >= 1, 30), "the write error never surfaced"
+        append(env.server, [chaos_mail(100 + i, "disk", pad=30000) for i in range(15)])  # new pages needed
+        assert wait_for(lambda: watcher.stats.losses >= 1, 30), (
+            f"no write error: {audit(env.db_url).summary()} {cursor_of(env.db_url)} {watcher.stats}"
+        )
         assert any("read-only" in e or "full" in e for e in watcher.stats.errors), watcher.stats.errors
         assert cursor_of(env.db_url) == 10, "the cursor moved past mail that was not stored"
         assert audit(env.db_url).messages == 10
@@ -47,7 +49,9 @@ def run_outage(env: ImapEnv, break_db: Any, heal_db: Any) -> None:
         assert wait_for(lambda: audit(env.db_url).decided == 25, 60), audit(env.db_url).summary()
     sweep_now(env.db_url)  # anything that failed after its commit (actions) is re-run here
     result = audit(env.db_url)
-    assert result.messages == 25 and result.decided == 25 and result.duplicate_decisions == 0, result.summary()
+    assert result.messages == 25 and result.decided == 25 and result.duplicate_decisions == 0, (
+        result.summary()
+    )
     assert not result.stuck and result.duplicate_actions == 0, result.summary()
     assert cursor_of(env.db_url) == 25
 
@@ -60,7 +64,9 @@ def pg_env(
 
     db = private_postgres.create_database()
     upgrade(url=db)
-    env = install_env(monkeypatch, dovecot, db, tmp_path, scorer=ConstantScorer(), rules_path=write_rules(tmp_path))
+    env = install_env(
+        monkeypatch, dovecot, db, tmp_path, scorer=ConstantScorer(), rules_path=write_rules(tmp_path)
+    )
     yield env, private_postgres
     teardown_env()
 
@@ -85,8 +91,9 @@ def test_sqlite_disk_full_then_space_freed(
 ) -> None:
     """SQLite's max_page_count caps the file where it is: each write that needs a page fails with
     SQLITE_FULL ("database or disk is full"), exactly what a full filesystem produces."""
-    env = install_env(monkeypatch, dovecot, sqlite_url, tmp_path, scorer=ConstantScorer(),
-                      rules_path=write_rules(tmp_path))
+    env = install_env(
+        monkeypatch, dovecot, sqlite_url, tmp_path, scorer=ConstantScorer(), rules_path=write_rules(tmp_path)
+    )
     engine = get_engine(sqlite_url)
     full = {"on": False}
 

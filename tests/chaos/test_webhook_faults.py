@@ -74,7 +74,10 @@ categories:
 
 
 def test_receiver_hangs_resets_and_fails(
-    postgres_url: str, private_redis: PrivateRedis, flaky: FlakyReceiver, tmp_path: Path,
+    postgres_url: str,
+    private_redis: PrivateRedis,
+    flaky: FlakyReceiver,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     n = 24
@@ -87,8 +90,13 @@ def test_receiver_hangs_resets_and_fails(
         f"    max_attempts: 6\n  dead:\n    url: {base}/dead\n    secret: {HOOK_SECRET}\n    timeout_s: 1\n"
         f"    max_attempts: 3\n"
     )
-    env = worker_env(postgres_url, private_redis.url, tmp_path, MAILROUTE_RULES_PATH=str(rules),
-                     MAILROUTE_WEBHOOKS_FILE=str(hooks))
+    env = worker_env(
+        postgres_url,
+        private_redis.url,
+        tmp_path,
+        MAILROUTE_RULES_PATH=str(rules),
+        MAILROUTE_WEBHOOKS_FILE=str(hooks),
+    )
     use_env(monkeypatch, env)
     with session_factory(postgres_url).begin() as session:
         items = [(chaos_mail(i, "hook"), Origin("acct", "INBOX", 1, i + 1)) for i in range(n)]
@@ -99,10 +107,14 @@ def test_receiver_hangs_resets_and_fails(
     log = tmp_path / "worker.log"
     proc = start_worker(env, log, concurrency=3)
     try:
+
         def finished() -> bool:
             with session_factory(postgres_url)() as s:
-                open_rows = s.scalar(select(func.count(Action.id)).where(
-                    Action.status.not_in([ActionStatus.DONE, ActionStatus.DEAD])))
+                open_rows = s.scalar(
+                    select(func.count(Action.id)).where(
+                        Action.status.not_in([ActionStatus.DONE, ActionStatus.DEAD])
+                    )
+                )
             return audit(postgres_url).decided == n and open_rows == 0
 
         assert wait_for(finished, 150, 0.5), audit(postgres_url).summary() + log.read_text()[-2000:]
@@ -113,7 +125,9 @@ def test_receiver_hangs_resets_and_fails(
     assert result.duplicate_decisions == 0 and result.duplicate_actions == 0
     with session_factory(postgres_url)() as s:
         rows = s.execute(select(Action.id, Action.target, Action.status, Action.key, Action.last_error)).all()
-        attempts = dict(s.execute(select(ActionAttempt.action_id, func.count()).group_by(ActionAttempt.action_id)).all())
+        attempts = dict(
+            s.execute(select(ActionAttempt.action_id, func.count()).group_by(ActionAttempt.action_id)).all()
+        )
     live = [r for r in rows if r.target == "hook"]
     dead = [r for r in rows if r.target == "dead"]
     assert live and dead, "the hash-based scorer should spread mails over both categories"

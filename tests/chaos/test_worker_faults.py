@@ -51,6 +51,7 @@ def decided(db: str) -> int:
 
 def settle(db: str, n: int, hook: Receiver | None, *, timeout: float = 120) -> None:
     """Wait for every mail to be decided and every action finished, sweeping once if work was lost."""
+
     def finished() -> bool:
         result = audit(db)
         return result.decided >= n and not result.stuck
@@ -80,10 +81,16 @@ def hook() -> Iterator[Receiver]:
 
 
 def test_worker_kill_9_mid_batch_repeatedly(
-    postgres_url: str, private_redis: PrivateRedis, hook: Receiver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    postgres_url: str,
+    private_redis: PrivateRedis,
+    hook: Receiver,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     n = 96
-    env = worker_env(postgres_url, private_redis.url, tmp_path, hook_url=hook.url, MAILROUTE_CONSTANT_DELAY_MS="150")
+    env = worker_env(
+        postgres_url, private_redis.url, tmp_path, hook_url=hook.url, MAILROUTE_CONSTANT_DELAY_MS="150"
+    )
     use_env(monkeypatch, env)
     store_and_queue(postgres_url, n, "kill")
     log = tmp_path / "worker.log"
@@ -103,10 +110,16 @@ def test_worker_kill_9_mid_batch_repeatedly(
 
 
 def test_redis_restarted_with_a_full_queue(
-    postgres_url: str, private_redis: PrivateRedis, hook: Receiver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    postgres_url: str,
+    private_redis: PrivateRedis,
+    hook: Receiver,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     n = 96
-    env = worker_env(postgres_url, private_redis.url, tmp_path, hook_url=hook.url, MAILROUTE_CONSTANT_DELAY_MS="200")
+    env = worker_env(
+        postgres_url, private_redis.url, tmp_path, hook_url=hook.url, MAILROUTE_CONSTANT_DELAY_MS="200"
+    )
     use_env(monkeypatch, env)
     store_and_queue(postgres_url, n, "redis")
     assert private_redis.queue_length() == n // BATCH
@@ -127,7 +140,10 @@ def test_redis_restarted_with_a_full_queue(
 
 
 def test_postgres_restarted_under_load(
-    private_postgres: PrivatePostgres, private_redis: PrivateRedis, hook: Receiver, tmp_path: Path,
+    private_postgres: PrivatePostgres,
+    private_redis: PrivateRedis,
+    hook: Receiver,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from worker.cli.db import upgrade
