@@ -20,7 +20,7 @@ QUEUES = ("classify", "actions", "webhooks")
 
 def make_app() -> Celery:
     settings = get_settings()
-    app = Celery("mailroute", broker=settings.broker_url or "memory://", include=["worker.tasks"])
+    app = Celery("mailroute", broker=settings.broker_url or "memory://localhost/", include=["worker.tasks"])
     app.conf.update(
         task_always_eager=settings.eager,
         task_eager_propagates=True,

@@ -34,12 +34,15 @@ def demo_command(
     from worker.tasks import enqueue_classify
 
     upgrade(url=url)
-    console = Console()
+    console = Console(width=max(Console().width, 110))  # a readable table in CI logs and pipes too
     console.print(f"loading the model and routing {mailbox} …")
     result = ingest_path(session_factory(url), mailbox, account="demo", enqueue=enqueue_classify)
     table = Table(title="mailroute demo — decisions")
-    for column in ("id", "subject", "labels", "review", "top score"):
-        table.add_column(column)
+    table.add_column("id", justify="right")
+    table.add_column("subject", no_wrap=True, overflow="ellipsis", max_width=48)
+    table.add_column("labels")
+    table.add_column("review")
+    table.add_column("top score", justify="right")
     with session_factory(url)() as session:
         rows = session.execute(
             select(Message, Decision).join(Decision, Decision.message_id == Message.id).order_by(Message.id)
