@@ -175,9 +175,13 @@ class FolderWatcher:
             self.renew()
 
     def wait_idle(self, client: IMAPClient) -> None:
-        """IDLE until new mail, the renewal deadline, or stop; a dead socket surfaces at idle_done."""
+        """IDLE until new mail, the renewal deadline, or stop; a dead socket surfaces at idle_done.
+
+        The deadline is also a safety poll (``idle_poll_s``): a server that loses a notification
+        (seen with Dovecot around a restart) delays a mail by that much at most, never forever.
+        """
         client.idle()
-        deadline = time.monotonic() + self.settings.idle_renew_s
+        deadline = time.monotonic() + min(self.settings.idle_renew_s, self.settings.idle_poll_s)
         try:
             while not self.stop.is_set() and (left := deadline - time.monotonic()) > 0:
                 timeout = min(left, self.lease.renew_every_s, 1.0)

@@ -117,6 +117,11 @@ class Settings(BaseSettings):
         False, description="IMAP: allow accounts with `tls: none` (password in clear; logged as a warning)."
     )
     poll_interval_s: float = Field(60.0, description="IMAP: seconds between polls on servers without IDLE.")
+    idle_poll_s: float = Field(
+        300.0,
+        description="IMAP: with IDLE, poll anyway this often: the safety net for a notification "
+        "a server failed to send (e.g. around a restart).",
+    )
     idle_renew_s: float = Field(
         25 * 60.0, description="IMAP: re-issue IDLE after this many seconds (servers drop it at 29-30 min)."
     )

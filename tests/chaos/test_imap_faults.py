@@ -68,7 +68,11 @@ def chaos_imap(
 
 @contextmanager
 def watching(env: ImapEnv, connect_fn: Callable[[Any, Settings], Any] = connect) -> Iterator[FolderWatcher]:
-    settings = env.settings.model_copy(update={"poll_interval_s": 3600.0, "lease_ttl_s": 5.0})
+    # a safety poll every 10 s (production: idle_poll_s, 5 min) catches a notification a restarting
+    # server never sent, within the test's time
+    settings = env.settings.model_copy(
+        update={"poll_interval_s": 3600.0, "lease_ttl_s": 5.0, "idle_poll_s": 10.0}
+    )
     watcher = FolderWatcher(
         env.account(),
         "INBOX",

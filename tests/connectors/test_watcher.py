@@ -163,3 +163,33 @@ def test_two_pollers_never_fetch_the_same_folder_at_once(
         assert set(decided(env.db_url).values()) == {1}
     finally:
         teardown_env()
+
+
+class SilentIdle:
+    """A connection whose IDLE never reports anything (a server that lost a notification)."""
+
+    def __init__(self) -> None:
+        self.idles = 0
+        self.done = 0
+
+    def idle(self) -> None:
+        self.idles += 1
+
+    def idle_check(self, timeout: float) -> list[tuple[int, bytes]]:
+        time.sleep(timeout)
+        return []
+
+    def idle_done(self) -> None:
+        self.done += 1
+
+
+def test_idle_ends_at_the_safety_poll_even_when_the_server_stays_silent(imap_env: ImapEnv) -> None:
+    settings = imap_env.settings.model_copy(update={"idle_poll_s": 0.5, "lease_ttl_s": 30.0})
+    watcher = FolderWatcher(
+        imap_env.account(), "INBOX", session_factory(imap_env.db_url), settings, enqueue=None
+    )
+    watcher._renewed = time.monotonic()
+    client = SilentIdle()
+    started = time.monotonic()
+    watcher.wait_idle(client)  # type: ignore[arg-type]
+    assert 0.4 < time.monotonic() - started < 5 and client.idles == client.done == 1
