@@ -19,6 +19,7 @@ from typing import Any
 
 from celery import Task
 from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from connectors.endpoints import configured_endpoints
@@ -108,6 +109,11 @@ def deliver_webhook(self: Task[Any, Any], action_id: int) -> str:
     try:
         with session_scope(get_settings().database_url) as session:
             result = deliver(session, action_id)
+    except OperationalError as e:  # the database restarting or full: the row is untouched, try again
+        if eager:
+            log.exception("webhook action %s: database unavailable; left for the sweeper", action_id)
+            return "error"
+        raise self.retry(exc=e, countdown=min(60, 2 ** (self.request.retries + 1))) from e
     except Exception:
         if not eager:
             raise

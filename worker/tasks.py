@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
+from celery import Task
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
@@ -56,7 +58,7 @@ def classify(message_ids: Sequence[int]) -> dict[str, int]:
 
 @app.task(
     name="mailroute.apply_action",
-    autoretry_for=(TransientError, OSError),
+    autoretry_for=(TransientError, OSError, OperationalError),
     retry_backoff=2,
     retry_backoff_max=600,
     retry_jitter=True,
@@ -71,23 +73,29 @@ def apply_action(action_id: int) -> str:
     return status
 
 
-@app.task(name="mailroute.apply_actions")
-def apply_actions(action_ids: Sequence[int]) -> dict[str, int]:
+@app.task(bind=True, name="mailroute.apply_actions", max_retries=None)
+def apply_actions(self: Task[Any, Any], action_ids: Sequence[int]) -> dict[str, int]:
     """Carry out a batch of outbox rows in one transaction, a savepoint each; failures retry alone.
 
     One commit per batch instead of per row: the effects are idempotent, so if the worker dies
-    before the commit, running the batch again leaves every mailbox as running it once.
+    before the commit, running the batch again leaves every mailbox as running it once. A database
+    outage (restart, read-only, disk full) rolls the batch back and retries it with backoff.
     """
     outcomes: dict[str, int] = {}
     failed = []
-    with session_scope() as session:
-        for action_id in action_ids:
-            with session.begin_nested():
-                status = run_action(session, action_id)
-            outcomes[status] = outcomes.get(status, 0) + 1
-            if status == ActionStatus.FAILED:
-                failed.append(action_id)
-    if apply_actions.request.is_eager:
+    try:
+        with session_scope() as session:
+            for action_id in action_ids:
+                with session.begin_nested():
+                    status = run_action(session, action_id)
+                outcomes[status] = outcomes.get(status, 0) + 1
+                if status == ActionStatus.FAILED:
+                    failed.append(action_id)
+    except OperationalError as e:
+        if self.request.is_eager:
+            raise  # in-process: the caller (poller, ingest) treats it as an outage; the sweeper retries
+        raise self.retry(exc=e, countdown=min(60, 2 ** (self.request.retries + 1))) from e
+    if self.request.is_eager:
         # in-process (no broker), a retry would run inline at once and its Retry would escape into the
         # caller (the poller); failed rows keep their error and the sweeper re-queues them later
         return outcomes
