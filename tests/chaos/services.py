@@ -157,7 +157,10 @@ class PrivatePostgres:
             conf.write(
                 f"port = {self.port}\nlisten_addresses = '127.0.0.1'\n"
                 f"unix_socket_directories = '{self.root}'\n"
-                "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 60\n"
+                # synchronous_commit must stay on: with it off a commit is acknowledged before its WAL
+                # leaves shared memory, and the crash-like restart loses it (a mail decided, its
+                # webhook sent, then its rows gone). fsync off is safe here: the OS does not crash.
+                "fsync = off\nsynchronous_commit = on\nfull_page_writes = off\nmax_connections = 60\n"
                 "shared_buffers = 32MB\n"
             )
 
