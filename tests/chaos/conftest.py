@@ -103,6 +103,16 @@ def use_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
     monkeypatch.setitem(app.conf, "broker_transport_options", {"visibility_timeout": 5})
 
 
+@pytest.fixture(autouse=True)
+def _fresh_celery_pools() -> Iterator[None]:
+    """After each chaos test (and after monkeypatch restored the app's config), drop the connection
+    pools it used: they point at a private broker that is gone, and later tests must get fresh ones."""
+    yield
+    from worker.celery_app import app
+
+    reset_pools(app)
+
+
 def reset_pools(app) -> None:  # type: ignore[no-untyped-def]
     pool = getattr(app, "_pool", None)
     if pool is not None:
