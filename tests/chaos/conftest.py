@@ -114,10 +114,12 @@ def _fresh_celery_pools() -> Iterator[None]:
 
 
 def reset_pools(app) -> None:  # type: ignore[no-untyped-def]
-    pool = getattr(app, "_pool", None)
-    if pool is not None:
-        pool.force_close_all()
-        app._pool = None
+    """Close and forget every connection/producer pool: the app's and kombu's global registry (which
+    hands the same pool back for the same broker URL, closed or not)."""
+    from kombu import pools
+
+    pools.reset()
+    app._pool = None
     app.amqp._producer_pool = None
 
 
