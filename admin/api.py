@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 from admin import playground, queries, stats
 from admin.deps import api_user, db
 from admin.schemas import DecideRequest, MessageSummary, Page, ReviewRequest, ReviewResult
-from admin.views_review import enqueue, message_context
-from worker import review
+from admin.views.review import enqueue, message_context
 from worker.db.models import Decision, Message
+from worker.review import corrections as review
 
 router = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(api_user)])
 
@@ -169,7 +169,7 @@ def review_message(
 
 
 @router.post("/decide")
-def decide(request: Request, body: DecideRequest) -> dict[str, Any]:
+def score_and_decide(request: Request, body: DecideRequest) -> dict[str, Any]:
     """Score a mail against label texts (or the live rule set, then also decide) — the playground."""
     result = playground.run(
         request.app.state.runtime().scorer,

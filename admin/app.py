@@ -27,10 +27,11 @@ from starlette.exceptions import HTTPException
 from admin import csrf
 from admin.auth import Authenticator
 from admin.deps import LoginRequired
-from rules import RuleSet, load_rule_set
+from rules import RuleSet
+from worker.core.settings import Settings, get_settings
 from worker.db.session import session_factory
-from worker.runtime import Runtime, build_runtime
-from worker.settings import Settings, get_settings
+from worker.pipeline.rulesource import rule_set_source
+from worker.pipeline.runtime import Runtime, build_runtime
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -45,22 +46,6 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
-
-
-class RuleSetSource:
-    """The live rule set, re-read when its file changes (the last good one kept on errors)."""
-
-    def __init__(self, path: Path):
-        self.path, self._mtime = Path(path), -1.0
-        self._rules: RuleSet | None = None
-        self._lock = threading.Lock()
-
-    def __call__(self) -> RuleSet:
-        with self._lock:
-            mtime = self.path.stat().st_mtime
-            if self._rules is None or mtime != self._mtime:
-                self._rules, self._mtime = load_rule_set(self.path), mtime
-            return self._rules
 
 
 def _lazy_runtime(settings: Settings) -> Callable[[], Runtime]:
@@ -105,7 +90,11 @@ def create_app(
 ) -> FastAPI:
     """The admin app for ``settings`` (default: the environment's). Tests inject the rest."""
     settings = settings or get_settings()
-    from admin import api, ops, views_auth, views_browse, views_learning, views_review
+    from admin import api, ops
+    from admin.views import auth as views_auth
+    from admin.views import browse as views_browse
+    from admin.views import learning as views_learning
+    from admin.views import review as views_review
 
     app = FastAPI(
         title="mailroute admin API",
@@ -124,7 +113,7 @@ def create_app(
     app.state.auth = Authenticator(settings, app.state.secret)
     app.state.session_factory = session_factory(settings.database_url)
     app.state.runtime = runtime_provider or _lazy_runtime(settings)
-    app.state.rule_set = rule_set_provider or RuleSetSource(settings.rules_path)
+    app.state.rule_set = rule_set_provider or rule_set_source(settings.rules_path)
     app.state.enqueue = enqueue or _default_enqueue
     app.state.templates = templates()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -21,7 +21,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from worker.settings import Settings
+from worker.core.settings import Settings
 
 SESSION_COOKIE = "mailroute_session"
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from worker.telemetry import build_registry
+from worker.db.telemetry import build_registry
 
 router = APIRouter(include_in_schema=False)
 

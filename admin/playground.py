@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rules import MessageFacts, RuleSet, decide
+from rules import MessageFacts, RuleSet
+from worker.pipeline.route import route_scores
 from worker.scoring.base import Scorer
 
 MAX_LABELS = 50
@@ -55,12 +56,17 @@ def run(
         return PlaygroundResult(sorted(ranked, key=lambda r: -r.score), scorer.model_id)
     texts = rule_set.label_texts()
     matrix = scorer.score([mail], texts, instruction=rule_set.instruction)
-    scores = {c.name: float(s) for c, s in zip(rule_set.categories, matrix[0], strict=True)}
+    routed = route_scores(matrix, [MessageFacts(sender=sender, subject=subject)], rule_set)[0]
+    scores = routed.scores
     ranked = [
         RankedLabel(c.name, t, scores[c.name], rule_set.policy.threshold_for(c.threshold))
         for c, t in zip(rule_set.categories, texts, strict=True)
     ]
-    decision = decide(scores, MessageFacts(sender=sender, subject=subject), rule_set)
+    decision = routed.decision
+    if decision is None:
+        return PlaygroundResult(
+            sorted(ranked, key=lambda r: -r.score), scorer.model_id, reasons=[routed.error or ""]
+        )
     return PlaygroundResult(
         sorted(ranked, key=lambda r: -r.score),
         scorer.model_id,

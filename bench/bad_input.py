@@ -31,12 +31,12 @@ def main() -> None:
     import psutil
     from sqlalchemy import func, select
 
-    from worker.celery_app import make_app
     from worker.cli.db import upgrade
+    from worker.core.settings import get_settings
     from worker.db.models import Message, MessageStatus
     from worker.db.session import session_factory
-    from worker.settings import get_settings
-    from worker.store import Origin, store_messages
+    from worker.store.messages import Origin, store_messages
+    from worker.tasks.app import make_app
 
     tmp = Path(tempfile.mkdtemp(prefix="mailroute-badinput-"))
     broker = PrivateRedis()

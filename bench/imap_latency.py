@@ -58,16 +58,16 @@ def run(args, root, server, append, imap, write_accounts) -> None:  # type: igno
         TEST_IMAP_PASSWORD=server.password,
     )
     os.environ.pop("MAILROUTE_BROKER_URL", None)
-    from connectors.accounts import load_accounts
-    from connectors.imap_client import session
-    from connectors.poller import FolderConfig, poll_folder_once
-    from connectors.watcher import FolderWatcher
+    from connectors.imap.accounts import load_accounts
+    from connectors.imap.client import session
+    from connectors.imap.poller import FolderConfig, poll_folder_once
+    from connectors.imap.watcher import FolderWatcher
     from worker.cli.common import quiet_libraries
     from worker.cli.db import upgrade
+    from worker.core.settings import get_settings
     from worker.db.models import Decision, Message
     from worker.db.session import session_factory
-    from worker.runtime import build_runtime, set_runtime
-    from worker.settings import get_settings
+    from worker.pipeline.runtime import build_runtime, set_runtime
     from worker.tasks import enqueue_classify
 
     quiet_libraries()

@@ -63,8 +63,8 @@ def build(subject: str, body: str, *, plain: str | None = None, hidden: str | No
 
 def main() -> None:
     from rules import MessageFacts, decide, load_rule_set
-    from worker.parsing import parse_message
-    from worker.scoring.embedding import EmbeddingScorer
+    from worker.parsing.message import parse_message
+    from worker.scoring.backends.embedding import EmbeddingScorer
 
     rules = load_rule_set(REPO / "rules" / "examples" / "office.yaml")
     scorer = EmbeddingScorer()

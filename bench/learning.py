@@ -3,7 +3,7 @@
 The labeled set is replayed in time order (numeric message id) through the default pipeline
 (``rules/examples/enron-genre.yaml``, ``embedding`` backend) with the few-shot memory of
 ``worker.learning``; the first N mails of each gold label are corrected by a simulated reviewer and
-every figure is measured on the other mails (see ``worker/learning/simulate.py``). The zero-shot
+every figure is measured on the other mails (see ``worker/evaluation/simulate.py``). The zero-shot
 figures are the same mails without memory, in the same run.
 
 Bars: with N = 20, macro-F1 at least 0.10 above zero-shot, and accuracy >= 0.80 on the mails routed
@@ -24,9 +24,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from rules import load_rule_set  # noqa: E402
-from worker.evaluate import ENRON_GENRES, load_enron_berkeley, sample  # noqa: E402
+from worker.evaluation.evaluate import ENRON_GENRES, load_enron_berkeley, sample  # noqa: E402
+from worker.evaluation.simulate import CURVE, learning_curve, prepare  # noqa: E402
 from worker.learning.memory import MemoryConfig  # noqa: E402
-from worker.learning.simulate import CURVE, learning_curve, prepare  # noqa: E402
 
 DEFAULT_DATASET = REPO / ".." / "shared" / "datasets" / "enron-berkeley"
 RULES = REPO / "rules" / "examples" / "enron-genre.yaml"
@@ -40,7 +40,7 @@ def main() -> None:
     parser.add_argument("--target-precision", type=float, default=0.8, help="for the learned thresholds")
     parser.add_argument("--k", type=float, default=MemoryConfig.k, help="few-shot weight n / (n + k)")
     args = parser.parse_args()
-    from worker.scoring.embedding import EmbeddingScorer
+    from worker.scoring.backends.embedding import EmbeddingScorer
 
     mails = sample(load_enron_berkeley(args.dataset.resolve()), args.limit)
     counts = {g: sum(m.gold == g for m in mails) for g in ENRON_GENRES}

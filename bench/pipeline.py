@@ -44,7 +44,7 @@ def count_decided(url: str) -> int:
 def store_all(url: str, mails: list[bytes], tag: str) -> list[list[int]]:
     """Store mails in chunks of 32 (one transaction each, as the poller does); return id batches."""
     from worker.db.session import session_factory
-    from worker.store import Origin, store_messages
+    from worker.store.messages import Origin, store_messages
 
     batches = []
     sessions = session_factory(url)
@@ -58,12 +58,12 @@ def store_all(url: str, mails: list[bytes], tag: str) -> list[list[int]]:
 
 def run_sqlite(mails: list[bytes]) -> tuple[float, dict[str, float]]:
     """Embedded default: store then classify in-process; returns (mails/s, stage seconds)."""
-    from worker.classify import classify_batch
     from worker.cli.db import upgrade
+    from worker.core.settings import Settings
     from worker.db.session import session_factory
-    from worker.runtime import build_runtime
-    from worker.scoring.constant import ConstantScorer
-    from worker.settings import Settings
+    from worker.pipeline.classify import classify_batch
+    from worker.pipeline.runtime import build_runtime
+    from worker.scoring.backends.constant import ConstantScorer
 
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
@@ -126,14 +126,14 @@ def run_postgres(mails: list[bytes]) -> tuple[float, float]:
         "MAILROUTE_RULES_PATH": str(RULES),
     }
     os.environ.update(env)
-    from worker.settings import get_settings
+    from worker.core.settings import get_settings
 
     get_settings.cache_clear()
     workers = []
     try:
         upgrade(url=url)
         workers.append(start_worker(env, queues="classify"))
-        from worker.celery_app import make_app
+        from worker.tasks.app import make_app
 
         app = make_app()
         # warm-up: one batch through the worker before the clock starts

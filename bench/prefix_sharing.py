@@ -58,7 +58,7 @@ def interleaved(fns: dict[str, Callable[[int], object]], repeats: int) -> dict[s
 
 
 def bench_transformers(model: Path, mail: str, repeats: int) -> dict[str, dict[int, float]]:
-    from worker.scoring.transformers_backend import TransformersRerankerScorer
+    from worker.scoring.backends.transformers import TransformersRerankerScorer
 
     naive = TransformersRerankerScorer(str(model), max_length=1024, pairs_per_batch=32, shared_prefix=False)
     shared = TransformersRerankerScorer(str(model), max_length=1024, pairs_per_batch=32)
@@ -73,7 +73,7 @@ def bench_transformers(model: Path, mail: str, repeats: int) -> dict[str, dict[i
 
 def bench_vllm(model: Path, mail: str, repeats: int) -> dict[str, dict[int, float]]:
     os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
-    from worker.scoring.vllm_backend import VllmScorer
+    from worker.scoring.backends.vllm import VllmScorer
 
     def make(caching: bool) -> VllmScorer:
         return VllmScorer(

@@ -2,7 +2,7 @@
 
 Both run in the same process on the same mails (primary coarse genre in 1.1-1.6):
 
-project   the ``mailroute eval`` code path: ``worker.evaluate.evaluate`` with
+project   the ``mailroute eval`` code path: ``worker.evaluation.evaluate.evaluate`` with
           ``rules/examples/enron-genre.yaml`` and the default ``embedding`` backend (parse → subject +
           cleaned body → label prototypes → rules.decide).
 baseline  what a plain sentence-transformers user would write: the same bundled all-MiniLM-L6-v2
@@ -26,8 +26,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from rules import load_rule_set  # noqa: E402
-from worker.evaluate import ENRON_GENRES, LabeledMail, evaluate, load_enron_berkeley, sample  # noqa: E402
-from worker.metrics import classification_report  # noqa: E402
+from worker.evaluation.evaluate import ENRON_GENRES, LabeledMail, evaluate, load_enron_berkeley, sample  # noqa: E402
+from worker.evaluation.metrics import classification_report  # noqa: E402
 
 DEFAULT_DATASET = REPO / ".." / "shared" / "datasets" / "enron-berkeley"
 RULES = REPO / "rules" / "examples" / "enron-genre.yaml"
@@ -76,8 +76,8 @@ def run_baseline(mails: list[LabeledMail], dataset: Path, batch_size: int) -> di
 
 
 def run_project(mails: list[LabeledMail], batch_size: int) -> dict:
+    from worker.core.settings import Settings
     from worker.scoring.registry import create_scorer
-    from worker.settings import Settings
 
     settings = Settings(backend="embedding", rules_path=RULES, batch_size=batch_size)
     scorer = create_scorer(settings, cached=False)

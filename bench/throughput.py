@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from rules import load_rule_set  # noqa: E402
-from worker.evaluate import load_enron_berkeley, predict, sample  # noqa: E402
+from worker.evaluation.evaluate import load_enron_berkeley, predict, sample  # noqa: E402
 
 DEFAULT_DATASET = REPO / ".." / "shared" / "datasets" / "enron-berkeley"
 RULES = REPO / "rules" / "examples" / "enron-genre.yaml"
@@ -42,8 +42,8 @@ def main() -> None:
     import torch
     from sentence_transformers import SentenceTransformer
 
+    from worker.core.settings import Settings
     from worker.scoring.registry import create_scorer
-    from worker.settings import Settings
 
     mails = sample(load_enron_berkeley(args.dataset.resolve()), args.limit)
     raw_texts = [mail.raw.decode("utf-8", errors="replace") for mail in mails]

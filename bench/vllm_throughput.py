@@ -71,7 +71,7 @@ def main() -> None:
     os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
     import torch
 
-    from worker.scoring.vllm_backend import VllmScorer
+    from worker.scoring.backends.vllm import VllmScorer
 
     on_gpu = torch.cuda.is_available()
     shape = (

@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+from worker.core.settings import get_settings
 from worker.db.models import Base
-from worker.settings import get_settings
 
 config = context.config
 target_metadata = Base.metadata

@@ -12,7 +12,7 @@ import numbers
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from worker.errors import RuleSetError
+from rules.errors import RuleSetError
 
 KeyPath = tuple[str | int, ...]
 

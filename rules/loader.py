@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from rules.checks import KeyPath, SchemaError, suggest
+from rules.errors import RuleSetError
 from rules.schema import ActionSpec, Category, HeaderCondition, Policy, RuleSet
 from rules.yaml_nodes import compose, construct, line_of
-from worker.errors import RuleSetError
 
 _TOP = ("name", "instruction", "label_template", "policy", "categories", "conditions")
 _POLICY = (

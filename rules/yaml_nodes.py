@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from rules.checks import KeyPath, SchemaError
-from worker.errors import RuleSetError
+from rules.errors import RuleSetError
 
 
 def compose(text: str, source: str) -> yaml.Node:

@@ -1,4 +1,4 @@
-"""Print (or check) the README's settings table, generated from worker/settings.py.
+"""Print (or check) the README's settings table, generated from worker/core/settings.py.
 
 python scripts/settings_table.py          # print the markdown table
 python scripts/settings_table.py --write  # replace the table between the README markers
@@ -15,7 +15,7 @@ START, END = "<!-- settings-table -->", "<!-- /settings-table -->"
 
 
 def table() -> str:
-    from worker.settings import Settings
+    from worker.core.settings import Settings
 
     rows = ["| variable | default | meaning |", "|---|---|---|"]
     for name, field in Settings.model_fields.items():

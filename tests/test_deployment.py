@@ -22,7 +22,7 @@ import typer
 import yaml
 from typer.testing import CliRunner
 
-from worker.settings import Settings
+from worker.core.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 COMPOSE = REPO / "docker-compose.yml"
@@ -178,7 +178,7 @@ def test_the_parser_rejects_what_would_fail_in_a_container(mailroute_cli: Any) -
 
 
 def test_workers_consume_the_queues_that_exist_with_the_right_pool(compose: dict[str, Any]) -> None:
-    from worker.celery_app import QUEUES, app
+    from worker.tasks.app import QUEUES, app
 
     routed = {route["queue"] for route in app.conf.task_routes.values()} | {app.conf.task_default_queue}
     assert routed == set(QUEUES)
@@ -273,7 +273,7 @@ def test_each_services_environment_makes_valid_settings(compose: dict[str, Any])
 def test_the_migration_and_probe_commands_run_outside_a_container(
     compose: dict[str, Any], mailroute_cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from worker.settings import get_settings
+    from worker.core.settings import get_settings
 
     monkeypatch.setenv("MAILROUTE_DATABASE_URL", f"sqlite:///{tmp_path / 'deploy.db'}")
     get_settings.cache_clear()
@@ -328,7 +328,7 @@ def served_metric_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> set[
 
     from worker.cli.db import upgrade
     from worker.db.session import session_factory
-    from worker.telemetry import build_registry
+    from worker.db.telemetry import build_registry
 
     class FakeRedis:
         def llen(self, name: str) -> int:

@@ -1,7 +1,7 @@
 """mailroute's worker: settings, models, parsing, scoring, pipeline, Celery app and CLI.
 
 ``celery -A worker worker`` finds the app through :func:`__getattr__`, so importing a submodule such
-as ``worker.parsing`` stays cheap (no Celery, no model).
+as ``worker.parsing.message`` stays cheap (no Celery, no model).
 """
 
 from typing import Any
@@ -9,7 +9,7 @@ from typing import Any
 
 def __getattr__(name: str) -> Any:
     if name in ("app", "celery"):
-        from worker.celery_app import app
+        from worker.tasks.app import app
 
         return app
     raise AttributeError(f"module 'worker' has no attribute {name!r}")

@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 from admin.app import create_app
 from admin.auth import hash_password
 from tests.admin.builders import OFFICE_RULES, PASSWORD, office_rules
-from worker.runtime import Runtime
-from worker.scoring.constant import ConstantScorer
-from worker.settings import Settings
+from worker.core.settings import Settings
+from worker.pipeline.runtime import Runtime
+from worker.scoring.backends.constant import ConstantScorer
 
 _HASH = hash_password(PASSWORD)
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from tests.admin.builders import MailSpec, add_mail
 from tests.admin.conftest import make_app
 from worker.db.models import Action
-from worker.telemetry import observe_scoring
+from worker.db.telemetry import observe_scoring
 
 
 def test_healthz_reports_database_broker_and_model(anon: TestClient) -> None:

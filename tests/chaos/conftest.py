@@ -91,8 +91,8 @@ def use_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
     """Make this process a producer with the worker's settings (send_task, sweep)."""
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    from worker.celery_app import app
-    from worker.settings import get_settings
+    from worker.core.settings import get_settings
+    from worker.tasks.app import app
 
     get_settings.cache_clear()
     # the module-level app was configured at import time (maybe eager, maybe another test's broker):
@@ -108,7 +108,7 @@ def _fresh_celery_pools() -> Iterator[None]:
     """After each chaos test (and after monkeypatch restored the app's config), drop the connection
     pools it used: they point at a private broker that is gone, and later tests must get fresh ones."""
     yield
-    from worker.celery_app import app
+    from worker.tasks.app import app
 
     reset_pools(app)
 
@@ -124,7 +124,7 @@ def reset_pools(app) -> None:  # type: ignore[no-untyped-def]
 
 
 def producer():  # type: ignore[no-untyped-def]
-    from worker.celery_app import make_app
+    from worker.tasks.app import make_app
 
     return make_app()
 
@@ -203,7 +203,7 @@ def check_webhook_effects(result: Audit, received_keys: list[str]) -> None:
 def sweep_now(db_url: str) -> tuple[int, int]:
     """``mailroute requeue`` with no grace period: re-queue everything undecided or unfinished."""
     from worker.db.session import session_scope
-    from worker.sweeper import sweep
+    from worker.tasks.sweeper import sweep
 
     with session_scope(db_url) as session:
         stale = sweep(session, older_than_s=0, batch_size=8)
@@ -234,7 +234,7 @@ def private_postgres() -> Iterator[PrivatePostgres]:
 
 @pytest.fixture(autouse=True)
 def _fresh_settings() -> Iterator[None]:
-    from worker.settings import get_settings
+    from worker.core.settings import get_settings
 
     get_settings.cache_clear()
     yield

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from connectors.imap_client import connect
-from connectors.watcher import Backoff, FolderWatcher
+from connectors.imap.client import connect
+from connectors.imap.watcher import Backoff, FolderWatcher
 from tests.chaos.conftest import (
     audit,
     chaos_mail,
@@ -32,10 +32,10 @@ from tests.chaos.services import wait_for
 from tests.connectors.conftest import ImapEnv, append, imap, install_env, teardown_env
 from tests.connectors.dovecot import Dovecot
 from tests.connectors.receiver import Receiver, Reply, receiver
+from worker.core.settings import Settings
 from worker.db.models import Decision, Message, PollCursor
 from worker.db.session import session_factory
-from worker.scoring.constant import ConstantScorer
-from worker.settings import Settings
+from worker.scoring.backends.constant import ConstantScorer
 from worker.tasks import enqueue_classify
 
 pytestmark = [pytest.mark.chaos, pytest.mark.integration, pytest.mark.timeout(240)]

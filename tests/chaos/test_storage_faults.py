@@ -22,7 +22,7 @@ from tests.connectors.conftest import ImapEnv, append, install_env, teardown_env
 from tests.connectors.dovecot import Dovecot
 from worker.db.models import PollCursor
 from worker.db.session import get_engine, session_factory
-from worker.scoring.constant import ConstantScorer
+from worker.scoring.backends.constant import ConstantScorer
 
 pytestmark = [pytest.mark.chaos, pytest.mark.integration, pytest.mark.timeout(240)]
 

@@ -23,7 +23,7 @@ from tests.chaos.services import PrivateRedis, kill_group, start_worker, wait_fo
 from tests.connectors.receiver import Received, Receiver, Reply
 from worker.db.models import Action, ActionAttempt, ActionStatus
 from worker.db.session import session_factory
-from worker.store import Origin, store_messages
+from worker.store.messages import Origin, store_messages
 
 pytestmark = [pytest.mark.chaos, pytest.mark.integration, pytest.mark.timeout(300)]
 FAILURES = [Reply(hang_s=3.0), Reply(reset=True), Reply(500, body=b"busy")]

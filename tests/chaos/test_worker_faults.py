@@ -25,7 +25,7 @@ from tests.chaos.services import PrivatePostgres, PrivateRedis, kill_group, star
 from tests.connectors.receiver import Receiver, Reply, receiver
 from worker.db.models import Decision
 from worker.db.session import session_factory
-from worker.store import Origin, store_messages
+from worker.store.messages import Origin, store_messages
 
 pytestmark = [pytest.mark.chaos, pytest.mark.integration, pytest.mark.timeout(300)]
 BATCH = 8

@@ -18,7 +18,7 @@ from imapclient import IMAPClient
 
 from tests.conftest import REPO, require_service
 from tests.connectors.dovecot import Dovecot, find_dovecot
-from worker.settings import Settings
+from worker.core.settings import Settings
 
 ACCOUNT = "test"
 
@@ -82,7 +82,7 @@ class ImapEnv:
     settings: Settings
 
     def account(self):  # type: ignore[no-untyped-def]
-        from connectors.accounts import load_accounts
+        from connectors.imap.accounts import load_accounts
 
         return load_accounts(self.settings.accounts_file)[ACCOUNT]
 
@@ -91,10 +91,10 @@ def install_env(
     monkeypatch: pytest.MonkeyPatch, server: Dovecot, db_url: str, tmp_path: Path, **overrides: object
 ) -> ImapEnv:
     """Settings (through the environment, as tasks read them) and an eager in-process runtime."""
-    from worker.celery_app import app
-    from worker.runtime import build_runtime, set_runtime
-    from worker.scoring.constant import ConstantScorer
-    from worker.settings import get_settings
+    from worker.core.settings import get_settings
+    from worker.pipeline.runtime import build_runtime, set_runtime
+    from worker.scoring.backends.constant import ConstantScorer
+    from worker.tasks.app import app
 
     accounts = write_accounts(tmp_path / "accounts.yaml", server, ["INBOX"])
     env = {
@@ -127,9 +127,9 @@ def imap_env(
 
 
 def teardown_env() -> None:
-    from connectors.mailbox import close_pooled
-    from worker.runtime import set_runtime
-    from worker.settings import get_settings
+    from connectors.imap.mailbox import close_pooled
+    from worker.core.settings import get_settings
+    from worker.pipeline.runtime import set_runtime
 
     close_pooled()
     set_runtime(None)

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from connectors import oauth2
-from connectors.accounts import parse_accounts
-from connectors.imap_client import connect, login
-from worker.errors import ConfigError
-from worker.settings import Settings
+from connectors.imap import oauth2
+from connectors.imap.accounts import parse_accounts
+from connectors.imap.client import connect, login
+from worker.core.errors import ConfigError
+from worker.core.settings import Settings
 
 YAML = """
 accounts:

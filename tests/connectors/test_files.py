@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from connectors.files import count_messages, detect_format, iter_messages
+from worker.core.errors import InputError
 from worker.db.models import Message
 from worker.db.session import session_factory
-from worker.errors import InputError
-from worker.ingest import ingest_path
+from worker.store.ingest import ingest_path
+from worker.store.sources import count_messages, detect_format, iter_messages
 
 
 def mail(i: int) -> EmailMessage:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from connectors.imap_client import session
-from connectors.poller import FolderConfig, poll_folder_once
+from connectors.imap.client import session
+from connectors.imap.poller import FolderConfig, poll_folder_once
 from tests.connectors.conftest import ACCOUNT, ImapEnv, append, imap, make_mail
-from worker.actions import run_action
 from worker.db.models import Action, ActionStatus, Message
 from worker.db.session import session_factory, session_scope
-from worker.store import Origin, store_message
+from worker.outbox.runner import run_action
+from worker.store.messages import Origin, store_message
 
 pytestmark = pytest.mark.integration
 

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from connectors.imap_client import connect
-from connectors.watcher import Backoff, FolderWatcher
+from connectors.imap.client import connect
+from connectors.imap.watcher import Backoff, FolderWatcher
 from tests.connectors.conftest import ImapEnv, append, make_mail
 from tests.connectors.dovecot import Dovecot
+from worker.core.settings import Settings
 from worker.db.models import Decision
 from worker.db.session import session_factory
-from worker.settings import Settings
 from worker.tasks import enqueue_classify
 
 pytestmark = pytest.mark.integration

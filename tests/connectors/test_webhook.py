@@ -19,9 +19,15 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from connectors.endpoints import Endpoint, load_endpoints
-from connectors.webhook import SCHEMA, parse_retry_after, redeliver, sign
-from connectors.webhook_task import (
+from connectors.webhook.delivery import SCHEMA, parse_retry_after, redeliver, sign
+from connectors.webhook.endpoints import Endpoint, load_endpoints
+from tests.conftest import REPO
+from tests.connectors.receiver import Reply, closed_port_url, receiver
+from worker.core.errors import ConfigError, InputError
+from worker.core.settings import get_settings
+from worker.db.models import Action, ActionAttempt, ActionStatus, Decision, Message, Score
+from worker.db.session import session_factory
+from worker.tasks.webhooks import (
     MAX_RETRY_AFTER_S,
     Delivery,
     deliver,
@@ -29,12 +35,6 @@ from connectors.webhook_task import (
     due_webhooks,
     retry_delay,
 )
-from tests.conftest import REPO
-from tests.connectors.receiver import Reply, closed_port_url, receiver
-from worker.db.models import Action, ActionAttempt, ActionStatus, Decision, Message, Score
-from worker.db.session import session_factory
-from worker.errors import ConfigError, InputError
-from worker.settings import get_settings
 
 SECRET = "s3cret-only-for-tests"
 ADMIN = "https://admin.example"

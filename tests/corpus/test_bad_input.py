@@ -16,12 +16,12 @@ from sqlalchemy import select
 from rules import load_rule_set
 from tests.conftest import REPO
 from tests.corpus.badmail import bad_mails
-from worker.classify import classify_batch, record_batch_failure
 from worker.db.models import Decision, Message, MessageStatus
 from worker.db.session import session_factory
-from worker.parsing import parse_message
-from worker.scoring.constant import ConstantScorer
-from worker.store import Origin, store_messages
+from worker.parsing.message import parse_message
+from worker.pipeline.classify import classify_batch, record_batch_failure
+from worker.scoring.backends.constant import ConstantScorer
+from worker.store.messages import Origin, store_messages
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 RULES = REPO / "rules" / "examples" / "office.yaml"

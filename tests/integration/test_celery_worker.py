@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from tests.conftest import REPO
 from worker.db.models import Decision, Message, Score
 from worker.db.session import session_factory
-from worker.store import Origin, store_message
+from worker.store.messages import Origin, store_message
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 N_MAILS = 240
@@ -89,10 +89,10 @@ def test_worker_kill_9_mid_batch_loses_nothing_and_decides_once(
     env = worker_env(postgres_url, redis_url)
     for key in ("MAILROUTE_DATABASE_URL", "MAILROUTE_BROKER_URL", "MAILROUTE_BROKER_VISIBILITY_TIMEOUT_S"):
         monkeypatch.setenv(key, env[key])
-    from worker.settings import get_settings
+    from worker.core.settings import get_settings
 
     get_settings.cache_clear()
-    from worker.celery_app import make_app
+    from worker.tasks.app import make_app
 
     producer = make_app()
     with session_factory(postgres_url).begin() as session:

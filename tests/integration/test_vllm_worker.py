@@ -21,7 +21,7 @@ from tests.integration.test_celery_worker import sample
 from tests.worker.scoring.conftest import require_vllm
 from worker.db.models import Decision, Score
 from worker.db.session import session_factory
-from worker.store import Origin, store_message
+from worker.store.messages import Origin, store_message
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.vllm]
 N_MAILS = 6
@@ -44,10 +44,10 @@ def test_vllm_backend_scores_inside_a_celery_prefork_worker(
         "MAILROUTE_RULES_PATH": str(REPO / "rules" / "examples" / "office.yaml"),
     }
     monkeypatch.setenv("MAILROUTE_BROKER_URL", redis_url)
-    from worker.settings import get_settings
+    from worker.core.settings import get_settings
 
     get_settings.cache_clear()
-    from worker.celery_app import make_app
+    from worker.tasks.app import make_app
 
     with session_factory(postgres_url).begin() as session:
         ids = [

@@ -8,7 +8,7 @@ import pytest
 
 from rules import ActionSpec, Category, Policy, RuleSet, load_rule_set, parse_rule_set
 from tests.rules.builders import YAML_MINIMAL, make_rule_set, yaml_with
-from worker.errors import RuleSetError
+from worker.core.errors import RuleSetError
 
 # a category whose first action follows: ACTION + "{kind: ...}"
 ACTION = "categories:\n  - name: a\n    description: d\n    actions:\n      - "

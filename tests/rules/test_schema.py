@@ -13,7 +13,7 @@ import pytest
 from rules import ActionSpec, Category, HeaderCondition, Policy, RuleSet, SchemaError, load_rule_set
 from rules.checks import format_path
 from tests.rules.builders import condition, make_category, make_rule_set
-from worker.errors import RuleSetError
+from worker.core.errors import RuleSetError
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "rules" / "examples"
 

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from admin.auth import SESSION_COOKIE
-from connectors.webhook import sign
+from connectors.webhook.delivery import sign
 from tests.admin.builders import add_mail
 from tests.admin.conftest import csrf_of, login
 from tests.admin.test_auth import protected_routes
@@ -124,7 +124,7 @@ def test_webhook_signature_detects_tampering_and_replay() -> None:
 def test_secrets_never_reach_logs_or_error_pages(
     app: FastAPI, anon: TestClient, client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from worker.settings import redact_url
+    from worker.core.settings import redact_url
 
     caplog.set_level(logging.DEBUG)
     anon.post(
@@ -145,8 +145,8 @@ def test_secrets_never_reach_logs_or_error_pages(
 
 
 def test_endpoint_secrets_stay_out_of_reprs_and_errors(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from connectors.endpoints import Endpoint, load_endpoints
-    from worker.errors import ConfigError
+    from connectors.webhook.endpoints import Endpoint, load_endpoints
+    from worker.core.errors import ConfigError
 
     endpoint = Endpoint(name="crm", url="https://crm.example.com/hook", secret=b"very-secret-value")
     assert "very-secret-value" not in repr(endpoint)
@@ -168,9 +168,9 @@ def test_endpoint_secrets_stay_out_of_reprs_and_errors(tmp_path) -> None:  # typ
 def test_rule_set_and_endpoint_yaml_are_loaded_safely(tmp_path, payload: str) -> None:  # type: ignore[no-untyped-def]
     from pathlib import Path
 
-    from connectors.endpoints import load_endpoints
+    from connectors.webhook.endpoints import load_endpoints
     from rules import parse_rule_set
-    from worker.errors import MailrouteError
+    from worker.core.errors import MailrouteError
 
     marker = Path("/tmp/pwned-mailroute")
     marker.unlink(missing_ok=True)
@@ -185,7 +185,7 @@ def test_rule_set_and_endpoint_yaml_are_loaded_safely(tmp_path, payload: str) ->
 
 def test_yaml_alias_bomb_is_refused_or_bounded() -> None:
     from rules import parse_rule_set
-    from worker.errors import MailrouteError
+    from worker.core.errors import MailrouteError
 
     bomb = "a: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(
         f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)}]\n"

@@ -11,13 +11,13 @@ from sqlalchemy import func, select
 
 from rules import load_rule_set
 from tests.conftest import REPO
-from worker.classify import classify_batch, record_batch_failure
 from worker.db.models import Action, Decision, Message, Score
 from worker.db.session import session_factory
+from worker.pipeline.classify import classify_batch, record_batch_failure
+from worker.scoring.backends.constant import ConstantScorer
 from worker.scoring.base import ScoreMatrix
 from worker.scoring.cache import CachedScorer
-from worker.scoring.constant import ConstantScorer
-from worker.store import Origin, store_message
+from worker.store.messages import Origin, store_message
 
 OFFICE = load_rule_set(REPO / "rules" / "examples" / "office.yaml")
 

@@ -12,10 +12,10 @@ import typer
 from typer.testing import CliRunner
 
 from tests.builders import MessageBuilder
-from worker import metrics
 from worker.cli import eval as eval_cli
-from worker.errors import InputError
-from worker.evaluate import load_eml_folder, load_enron_berkeley, load_labeled, sample
+from worker.core.errors import InputError
+from worker.evaluation import metrics
+from worker.evaluation.evaluate import load_eml_folder, load_enron_berkeley, load_labeled, sample
 
 REPO = Path(__file__).resolve().parents[2]
 ENRON = REPO / ".." / "shared" / "datasets" / "enron-berkeley"

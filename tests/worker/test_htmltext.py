@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from worker.htmltext import html_to_text
+from worker.parsing.htmltext import html_to_text
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from worker.logs import JsonFormatter, bind_message, configure_logging, current_message_id, redact
-from worker.settings import Settings, get_settings
+from worker.core.logs import JsonFormatter, bind_message, configure_logging, current_message_id, redact
+from worker.core.settings import Settings, get_settings
 
 log = logging.getLogger("mailroute.test")
 
@@ -155,7 +155,7 @@ def test_cli_stays_at_warning_unless_the_level_is_set(monkeypatch: pytest.Monkey
 def test_celery_setup_logging_signal_installs_mailroute_logging(monkeypatch: pytest.MonkeyPatch) -> None:
     from celery.signals import setup_logging
 
-    import worker.celery_app  # noqa: F401 - connects the receiver
+    import worker.tasks.app  # noqa: F401 - connects the receiver
 
     monkeypatch.delenv("MAILROUTE_LOG_LEVEL", raising=False)
     monkeypatch.setenv("MAILROUTE_LOG_JSON", "true")

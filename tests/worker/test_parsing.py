@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from tests.builders import MessageBuilder, encode_word
-from worker.parsing import Attachment, ParsedMail, parse_message
+from worker.parsing.message import Attachment, ParsedMail, parse_message
 
 
 def parse(builder: MessageBuilder, **options: int) -> ParsedMail:

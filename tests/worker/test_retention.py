@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 from tests.builders import MessageBuilder
 from worker.db.models import Action, ActionAttempt, ActionStatus, Decision, Message, MessageStatus, Score
 from worker.db.session import session_factory
-from worker.retention import header_block, prune
-from worker.store import Origin, store_message
+from worker.store.messages import Origin, store_message
+from worker.store.retention import header_block, prune
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 BODY = "The quarterly numbers are attached. " * 200
@@ -135,7 +135,7 @@ def test_many_batches_walk_every_candidate_once(sqlite_url: str) -> None:
 
 def test_cli_prune_parses_prints_and_prunes(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from worker.cli import prune as prune_cli
-    from worker.settings import get_settings
+    from worker.core.settings import get_settings
 
     app = typer.Typer()
     prune_cli.register(app)

@@ -1,4 +1,4 @@
-"""worker/review.py: approve and correct save who/when/old/new and bring the outbox in line."""
+"""worker/review/corrections.py: approve and correct save who/when/old/new and bring the outbox in line."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.admin.builders import MailSpec, add_mail, office_rules
-from worker import review
 from worker.db.models import Action, ActionStatus, Correction, Decision
 from worker.db.session import session_factory
+from worker.review import corrections as review
 
 RULES = office_rules()
 

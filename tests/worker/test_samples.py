@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from worker.parsing import parse_message
+from worker.parsing.message import parse_message
 
 MAILBOX = Path(__file__).resolve().parents[2] / "samples" / "mailbox"
 SAMPLES = sorted(MAILBOX.glob("*.eml"))

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from worker.db.models import Message
 from worker.db.session import session_factory
-from worker.store import Origin, extract_message_id, split_headers, store_message, store_messages
+from worker.store.messages import Origin, extract_message_id, split_headers, store_message, store_messages
 
 
 def mail(

@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from worker.errors import MailrouteError
+from worker.core.errors import MailrouteError
 
 app = typer.Typer(
     name="mailroute",
@@ -29,8 +29,8 @@ COMMAND_MODULES = (
     "worker.cli.backtest",
     "worker.cli.prune",
     "worker.cli.health",
-    "connectors.cli",
-    "admin.cli",
+    "worker.cli.poll",
+    "worker.cli.admin",
 )
 
 
@@ -58,8 +58,8 @@ def main() -> None:
 
 def _configure_logging() -> None:
     """JSON or plain lines (MAILROUTE_LOG_JSON); WARNING unless MAILROUTE_LOG_LEVEL is set explicitly."""
-    from worker.logs import configure_logging
-    from worker.settings import get_settings
+    from worker.core.logs import configure_logging
+    from worker.core.settings import get_settings
 
     try:
         settings = get_settings()

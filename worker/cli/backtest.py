@@ -59,8 +59,8 @@ def backtest_command(
 ) -> None:
     """Re-decide stored (or labeled) mail under a changed rule set and report what would change."""
     from rules import load_rule_set
-    from worker.errors import InputError
-    from worker.learning import backtest
+    from worker.core.errors import InputError
+    from worker.evaluation import backtest
     from worker.learning.history import with_memory
     from worker.scoring.registry import create_scorer
 
@@ -74,7 +74,7 @@ def backtest_command(
     if labeled is not None:
         if shadow:
             raise InputError("--shadow records decisions of stored mail; it cannot be used with --labeled")
-        from worker.evaluate import load_labeled, sample
+        from worker.evaluation.evaluate import load_labeled, sample
 
         mails = sample(load_labeled(labeled, fmt, labels_file=labels), limit)
         live = old_rules or load_rule_set(settings.rules_path)

@@ -11,10 +11,9 @@ from rich.console import Console
 from rich.table import Table
 
 from rules import load_rule_set
-from worker.classify import facts_of
 from worker.cli.common import BackendOption, JsonOption, RulesOption, quiet_libraries, settings_with
-from worker.errors import InputError
-from worker.parsing import parse_message
+from worker.core.errors import InputError
+from worker.parsing.message import parse_message
 
 
 def read_input(path: str) -> bytes:
@@ -37,14 +36,16 @@ def classify_command(
     raw = read_input(path)
     settings = settings_with(rules=rules, backend=backend)
     rule_set = load_rule_set(settings.rules_path)
-    from rules import decide
+    from worker.pipeline.route import route
     from worker.scoring.registry import create_scorer
 
     scorer = create_scorer(settings, cached=False, cascade_top_m=rule_set.policy.cascade_top_m)
     mail = parse_message(raw, max_chars=settings.max_chars)
-    row = scorer.score([mail.scoring_text], rule_set.label_texts(), instruction=rule_set.instruction)[0]
-    scores = {name: round(float(v), 6) for name, v in zip(rule_set.category_names(), row, strict=True)}
-    decision = decide(scores, facts_of(mail), rule_set)
+    routed = route([mail], scorer, rule_set)[0]
+    if routed.decision is None:
+        raise InputError(routed.error or "decision failed")
+    decision = routed.decision
+    scores = {name: round(value, 6) for name, value in routed.scores.items()}
     ranked = dict(sorted(scores.items(), key=lambda kv: -kv[1]))
     out = {
         "subject": mail.subject,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from worker.settings import Settings, get_settings
+from worker.core.settings import Settings, get_settings
 
 RulesOption = typer.Option(None, "--rules", "-r", help="Rule-set YAML (default: MAILROUTE_RULES_PATH).")
 BackendOption = typer.Option(
@@ -26,7 +26,7 @@ def settings_with(*, rules: Path | None = None, backend: str | None = None, **ex
     base.update({k: v for k, v in extra.items() if v is not None})
     from pydantic import ValidationError
 
-    from worker.errors import ConfigError
+    from worker.core.errors import ConfigError
 
     try:
         return Settings.model_validate(base)

@@ -8,7 +8,7 @@ import typer
 from alembic import command
 from alembic.config import Config
 
-from worker.settings import get_settings
+from worker.core.settings import get_settings
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 

@@ -24,13 +24,13 @@ def demo_command(
     url = f"sqlite:///{database.resolve()}"
     os.environ["MAILROUTE_DATABASE_URL"] = url
     os.environ.pop("MAILROUTE_BROKER_URL", None)
-    from worker.settings import get_settings
+    from worker.core.settings import get_settings
 
     get_settings.cache_clear()
     from worker.cli.db import upgrade
     from worker.db.models import Decision, Message
     from worker.db.session import session_factory
-    from worker.ingest import ingest_path
+    from worker.store.ingest import ingest_path
     from worker.tasks import enqueue_classify
 
     upgrade(url=url)

@@ -60,13 +60,13 @@ def eval_command(
         "--simulate-review",
         min=0,
         help="Replay the set in time order, correcting the first N mails per label (few-shot memory); "
-        "report the learning curve (see worker/learning/simulate.py).",
+        "report the learning curve (see worker/evaluation/simulate.py).",
     ),
 ) -> None:
     """Score a labeled mail set through the pipeline; report accuracy, macro-F1 and coverage."""
     from rules import load_rule_set
-    from worker.evaluate import evaluate, load_labeled, sample
-    from worker.metrics import plot_confusion
+    from worker.evaluation.evaluate import evaluate, load_labeled, sample
+    from worker.evaluation.metrics import plot_confusion
     from worker.scoring.registry import create_scorer
 
     quiet_libraries()
@@ -75,8 +75,8 @@ def eval_command(
     mails = sample(load_labeled(path, fmt, labels_file=labels), limit)
     scorer = create_scorer(settings, cached=False)
     if simulate_review is not None:
-        from worker.learning.simulate import format_curve
-        from worker.learning.simulate import simulate_review as simulate
+        from worker.evaluation.simulate import format_curve
+        from worker.evaluation.simulate import simulate_review as simulate
 
         curve = simulate(mails, scorer, rule_set, simulate_review, max_chars=settings.max_chars)
         curve.update({"dataset": str(path), "format": fmt, "backend": settings.backend})

@@ -7,12 +7,12 @@ from pathlib import Path
 import typer
 from tqdm import tqdm
 
-from connectors.files import count_messages
 from worker.cli.common import quiet_libraries
 from worker.cli.db import upgrade
+from worker.core.settings import get_settings, redact_url
 from worker.db.session import session_factory
-from worker.ingest import ingest_path
-from worker.settings import get_settings, redact_url
+from worker.store.ingest import ingest_path
+from worker.store.sources import count_messages
 
 
 def ingest_command(

@@ -14,7 +14,7 @@ def requeue_command(
     older_than: float = typer.Option(300.0, help="Only work older than this many seconds."),
 ) -> None:
     """Queue again the mails and actions a crash or a lost task left unfinished."""
-    from worker.sweeper import sweep
+    from worker.tasks.sweeper import sweep
 
     with session_scope() as session:
         stale = sweep(session, older_than_s=older_than)

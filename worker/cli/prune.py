@@ -1,11 +1,11 @@
-"""``mailroute prune --older-than DAYS``: retention of stored mail (see :mod:`worker.retention`)."""
+"""``mailroute prune --older-than DAYS``: retention of stored mail (see :mod:`worker.store.retention`)."""
 
 from __future__ import annotations
 
 import typer
 
+from worker.core.errors import InputError
 from worker.db.session import session_factory
-from worker.errors import InputError
 
 
 def prune_command(
@@ -26,7 +26,7 @@ def prune_command(
     --keep-decisions the rows go with their decisions, scores and actions, and the dedup ledger
     forgets them: keep decisions for mail that is still in a watched IMAP folder.
     """
-    from worker.retention import prune
+    from worker.store.retention import prune
 
     try:
         result = prune(

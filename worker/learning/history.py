@@ -20,12 +20,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from rules import RuleSet
+from worker.core.settings import Settings
 from worker.db.models import Correction, Decision, Message, Score
 from worker.learning.memory import Embedder, FewShotMemory, FewShotScorer, MemoryConfig, base_scorer
 from worker.learning.thresholds import LearnedThreshold, learn_thresholds
-from worker.parsing import parse_message
+from worker.parsing.message import parse_message
 from worker.scoring.base import Scorer
-from worker.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ def with_memory(scorer: Scorer, settings: Settings, rule_set: Callable[[], RuleS
     model, loaded the first time there is an example to embed.
     """
     from worker.db.session import session_factory
-    from worker.scoring.embedding import EmbeddingScorer
+    from worker.scoring.backends.embedding import EmbeddingScorer
 
     base = base_scorer(scorer)
     holder: list[Embedder] = [base] if isinstance(base, EmbeddingScorer) else []

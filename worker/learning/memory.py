@@ -96,7 +96,7 @@ def base_scorer(scorer: Any) -> Any:
 
 def zero_shot_from_vectors(scorer: Scorer, vectors: np.ndarray, labels: Sequence[str]) -> np.ndarray | None:
     """The embedding backend's scores from mail vectors already computed (None for other backends)."""
-    from worker.scoring.embedding import EmbeddingScorer, calibrate
+    from worker.scoring.backends.embedding import EmbeddingScorer, calibrate
 
     base = base_scorer(scorer)
     if not isinstance(base, EmbeddingScorer) or not len(vectors):

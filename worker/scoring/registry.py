@@ -8,39 +8,39 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from worker.errors import BackendError
+from worker.core.errors import BackendError
+from worker.core.settings import Settings
 from worker.scoring.base import Scorer
 from worker.scoring.cache import CachedScorer
-from worker.settings import Settings
 
 
 def _embedding(settings: Settings) -> Scorer:
-    from worker.scoring.embedding import EmbeddingScorer
+    from worker.scoring.backends.embedding import EmbeddingScorer
 
     model = settings.model if settings.backend == "embedding" else None  # else: the bundled one (cascade)
     return EmbeddingScorer(model, device=settings.device, batch_size=settings.batch_size)
 
 
 def _constant(settings: Settings) -> Scorer:
-    from worker.scoring.constant import ConstantScorer
+    from worker.scoring.backends.constant import ConstantScorer
 
     return ConstantScorer(delay_s=settings.constant_delay_ms / 1000)
 
 
 def _transformers(settings: Settings) -> Scorer:
-    from worker.scoring.transformers_backend import TransformersRerankerScorer
+    from worker.scoring.backends.transformers import TransformersRerankerScorer
 
     return TransformersRerankerScorer.from_settings(settings)
 
 
 def _vllm(settings: Settings) -> Scorer:
-    from worker.scoring.vllm_backend import VllmScorer
+    from worker.scoring.backends.vllm import VllmScorer
 
     return VllmScorer.from_settings(settings)
 
 
 def _http(settings: Settings) -> Scorer:
-    from worker.scoring.http_backend import HttpRerankerScorer
+    from worker.scoring.backends.http import HttpRerankerScorer
 
     return HttpRerankerScorer.from_settings(settings)
 

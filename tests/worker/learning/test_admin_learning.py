@@ -10,10 +10,10 @@ from admin.app import create_app
 from rules import Policy
 from tests.admin.builders import MailSpec, add_mail, office_rules
 from tests.admin.conftest import admin_settings, login
-from worker import review
 from worker.db.session import session_factory
-from worker.runtime import Runtime
-from worker.scoring.constant import ConstantScorer
+from worker.pipeline.runtime import Runtime
+from worker.review import corrections as review
+from worker.scoring.backends.constant import ConstantScorer
 
 
 def test_learning_page(sqlite_url: str) -> None:

@@ -9,12 +9,12 @@ from sqlalchemy import func, select
 from rules import HeaderCondition, Policy, load_rule_set
 from tests.conftest import REPO
 from tests.worker.test_classify import FixedScorer, mail
-from worker import review
-from worker.classify import classify_batch
 from worker.db.models import Action, Decision
 from worker.db.session import session_factory
-from worker.learning.backtest import backtest_stored
-from worker.store import Origin, store_message
+from worker.evaluation.backtest import backtest_stored
+from worker.pipeline.classify import classify_batch
+from worker.review import corrections as review
+from worker.store.messages import Origin, store_message
 
 OFFICE = load_rule_set(REPO / "rules" / "examples" / "office.yaml")
 NAMES = OFFICE.category_names()

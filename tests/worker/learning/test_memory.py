@@ -9,13 +9,13 @@ from sqlalchemy import select
 
 from rules import Category, Policy, RuleSet
 from tests.worker.learning.fakes import PreferenceScorer, WordEmbedder
-from worker import review
-from worker.classify import classify_batch
 from worker.db.models import Decision
 from worker.db.session import session_factory
 from worker.learning.history import MemorySource
 from worker.learning.memory import FewShotMemory, FewShotScorer, MemoryConfig
-from worker.store import Origin, store_message
+from worker.pipeline.classify import classify_batch
+from worker.review import corrections as review
+from worker.store.messages import Origin, store_message
 
 RULES = RuleSet(
     name="desk",

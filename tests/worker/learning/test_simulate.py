@@ -6,9 +6,9 @@ from email.message import EmailMessage
 
 from rules import Category, Policy, RuleSet
 from tests.worker.learning.fakes import PreferenceScorer, WordEmbedder
-from worker.evaluate import LabeledMail
+from worker.evaluation.evaluate import LabeledMail
+from worker.evaluation.simulate import learning_curve, prepare, time_key
 from worker.learning.memory import MemoryConfig
-from worker.learning.simulate import learning_curve, prepare, time_key
 
 RULES = RuleSet(
     name="desk",

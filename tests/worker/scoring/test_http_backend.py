@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from tests.worker.scoring.conftest import INSTRUCTION, LABELS, MAILS, require_vllm
-from worker.errors import BackendError, TransientError
-from worker.scoring.http_backend import HttpRerankerScorer
+from worker.core.errors import BackendError, TransientError
+from worker.scoring.backends.http import HttpRerankerScorer
 from worker.scoring.qwen_prompt import PREFIX, SUFFIX
 
 
@@ -84,7 +84,7 @@ def free_port() -> int:
 @pytest.mark.vllm
 def test_against_a_real_vllm_serve(tiny_qwen: Path, tmp_path: Path) -> None:
     require_vllm()
-    from worker.scoring.transformers_backend import TransformersRerankerScorer
+    from worker.scoring.backends.transformers import TransformersRerankerScorer
 
     port = free_port()
     overrides = json.dumps(

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from tests.worker.scoring.conftest import INSTRUCTION, LABELS, MAILS
+from worker.scoring.backends.transformers import TransformersRerankerScorer
 from worker.scoring.base import Scorer
-from worker.scoring.transformers_backend import TransformersRerankerScorer
 
 
 def official_scores(model, tokenizer, pairs, instruction):  # type: ignore[no-untyped-def]
@@ -77,7 +77,7 @@ def test_truncated_mail_scores_in_both_modes(tiny_qwen: Path) -> None:
 
 
 def test_from_settings(tiny_qwen: Path) -> None:
-    from worker.settings import Settings
+    from worker.core.settings import Settings
 
     settings = Settings(backend="transformers", model=str(tiny_qwen), max_model_len=256)  # type: ignore[call-arg]
     scorer = TransformersRerankerScorer.from_settings(settings)

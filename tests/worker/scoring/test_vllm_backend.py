@@ -13,7 +13,7 @@ from tests.worker.scoring.conftest import INSTRUCTION, LABELS, MAILS, require_vl
 
 
 def test_import_is_cheap() -> None:
-    code = "import sys, worker.scoring.vllm_backend as m; assert not {'vllm', 'torch'} & set(sys.modules)"
+    code = "import sys, worker.scoring.backends.vllm as m; assert not {'vllm', 'torch'} & set(sys.modules)"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -23,7 +23,7 @@ def vllm_scorer(tiny_qwen: Path):  # type: ignore[no-untyped-def]
     import os
 
     os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")  # in-process engine, as in a Celery child
-    from worker.scoring.vllm_backend import VllmScorer
+    from worker.scoring.backends.vllm import VllmScorer
 
     return VllmScorer(
         str(tiny_qwen),
@@ -37,7 +37,7 @@ def vllm_scorer(tiny_qwen: Path):  # type: ignore[no-untyped-def]
 @pytest.mark.slow
 @pytest.mark.vllm
 def test_equals_the_transformers_backend(vllm_scorer, tiny_qwen: Path) -> None:  # type: ignore[no-untyped-def]
-    from worker.scoring.transformers_backend import TransformersRerankerScorer
+    from worker.scoring.backends.transformers import TransformersRerankerScorer
 
     mails = [*MAILS, "a longer mail body line\n" * 40]
     got = vllm_scorer.score(mails, LABELS, instruction=INSTRUCTION)

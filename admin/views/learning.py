@@ -1,0 +1,39 @@
+"""What routing has learned from the reviewers: per-label thresholds with the data behind them."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from admin import csrf
+from admin.deps import db, page_user
+from admin.views.review import render
+from worker.learning.history import reviewed_mails, threshold_pairs
+from worker.learning.thresholds import learn_thresholds
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(page_user), Depends(csrf.protect_form)])
+CURVE_ROWS = 8  # precision points shown per label, spread over its curve
+
+
+@router.get("/learning", response_class=HTMLResponse)
+def learning(request: Request, session: Session = Depends(db)) -> Response:
+    settings = request.app.state.settings
+    rule_set = request.app.state.rule_set()
+    reviewed = reviewed_mails(session)
+    minimum = settings.threshold_min_examples
+    learned = learn_thresholds(threshold_pairs(reviewed), rule_set, min_examples=minimum)
+    examples = {name: sum(name in mail.final for mail in reviewed) for name in rule_set.category_names()}
+    rows = []
+    for name, result in learned.items():
+        step = max(1, len(result.curve) // CURVE_ROWS)
+        rows.append({"t": result, "examples": examples[name], "curve": result.curve[::step][:CURVE_ROWS]})
+    context = {
+        "rows": rows,
+        "reviewed": len(reviewed),
+        "target": rule_set.policy.target_precision,
+        "min_examples": minimum,
+        "few_shot": settings.few_shot,
+        "k": settings.few_shot_k,
+    }
+    return render(request, "learning.html", context)

@@ -1,0 +1,150 @@
+"""The review queue and the message page: approve or correct in one click."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from admin import csrf, queries
+from admin.deps import db, page_user
+from worker.core.errors import InputError
+from worker.db.models import Action, Message
+from worker.review import corrections as review
+
+log = logging.getLogger(__name__)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(page_user), Depends(csrf.protect_form)])
+NOTICES = {
+    "approved": "Decision approved; its actions are queued.",
+    "corrected": "Correction saved; the actions follow the new labels.",
+    "requeued": "Action queued again.",
+    "enqueue_failed": "Saved, but the actions could not be queued now; they stay pending in the outbox.",
+}
+
+
+def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+    context = {
+        "user": page_user(request),
+        "notice": NOTICES.get(request.query_params.get("notice", "")),
+        **context,
+    }
+    return request.app.state.templates.TemplateResponse(request, name, context, status_code=status)
+
+
+def enqueue(request: Request, action_ids: Sequence[int]) -> bool:
+    """Queue actions after the commit; a broker hiccup leaves them pending in the outbox."""
+    try:
+        request.app.state.enqueue(list(action_ids))
+    except Exception as e:
+        log.warning("could not queue actions %s: %s", list(action_ids), type(e).__name__)
+        return False
+    return True
+
+
+@router.get("/")
+def home() -> Response:
+    return RedirectResponse("/review", status_code=303)
+
+
+@router.get("/review", response_class=HTMLResponse)
+def review_queue(request: Request, session: Session = Depends(db)) -> Response:
+    filters = queries.parse_filters(request.query_params)
+    rows, total = queries.page_of(session, filters, review_only=True)
+    context = {
+        "rows": rows,
+        "total": total,
+        "filters": filters,
+        "sorts": queries.SORTS,
+        "top": queries.top_scores(session, [d for _, d in rows]),
+        "accounts": queries.accounts(session),
+        "categories": request.app.state.rule_set().category_names(),
+        "page_size": queries.PAGE_SIZE,
+    }
+    return render(request, "review.html", context)
+
+
+def message_context(request: Request, session: Session, message_id: int) -> dict[str, Any]:
+    message = session.get(Message, message_id)
+    if message is None:
+        raise HTTPException(status_code=404, detail=f"no message {message_id}")
+    decision = queries.live_decision(session, message_id)
+    rule_set = request.app.state.rule_set()
+    thresholds = {c.name: rule_set.policy.threshold_for(c.threshold) for c in rule_set.categories}
+    scores = queries.scores_of(session, decision) if decision else []
+    choices = rule_set.category_names() + [
+        label for label in (decision.labels if decision else []) if label not in thresholds
+    ]
+    return {
+        "message": message,
+        "decision": decision,
+        "scores": scores,
+        "thresholds": thresholds,
+        "actions": queries.actions_of(session, message_id),
+        "choices": choices,
+        "corrections": queries.corrections_of(session, message_id),
+    }
+
+
+@router.get("/messages/{message_id}", response_class=HTMLResponse)
+def message_page(request: Request, message_id: int, session: Session = Depends(db)) -> Response:
+    return render(request, "message.html", message_context(request, session, message_id))
+
+
+@router.post("/messages/{message_id}/review")
+def review_message(
+    request: Request,
+    message_id: int,
+    decision: str = Form(...),
+    labels: list[str] = Form(default_factory=list),
+    note: str = Form(""),
+    session: Session = Depends(db),
+) -> Response:
+    user, rule_set = page_user(request), request.app.state.rule_set()
+    try:
+        if decision == "approve":
+            ids = review.approve(session, message_id, user, rule_set=rule_set)
+        elif decision == "correct":
+            ids = review.correct(session, message_id, labels, user, note.strip() or None, rule_set=rule_set)
+        else:
+            raise HTTPException(status_code=400, detail="decision must be approve or correct")
+    except review.ReviewError as e:
+        session.rollback()
+        raise HTTPException(status_code=400, detail=str(e)) from e
+    state = queries.live_decision(session, message_id)
+    session.commit()
+    notice = (state.review_state if state else "approved") if enqueue(request, ids) else "enqueue_failed"
+    return RedirectResponse(f"/review?notice={notice}", status_code=303)
+
+
+@router.post("/messages/{message_id}/actions/{action_id}/redeliver")
+def redeliver(request: Request, message_id: int, action_id: int, session: Session = Depends(db)) -> Response:
+    action = session.get(Action, action_id)
+    if action is None or action.message_id != message_id:
+        raise HTTPException(status_code=404, detail=f"no action {action_id} on message {message_id}")
+    try:
+        ids = redeliver_action(session, action)
+    except InputError as e:
+        session.rollback()
+        raise HTTPException(status_code=400, detail=str(e)) from e
+    session.commit()
+    notice = "requeued" if enqueue(request, ids) else "enqueue_failed"
+    return RedirectResponse(f"/messages/{message_id}?notice={notice}", status_code=303)
+
+
+def redeliver_action(session: Session, action: Action) -> list[int]:
+    """The webhook connector's ``redeliver`` for webhooks when installed, else a plain re-queue."""
+    if action.kind == "webhook":
+        try:
+            webhook: Any = importlib.import_module("connectors.webhook.delivery")
+        except ModuleNotFoundError:
+            webhook = None
+        if webhook is not None and hasattr(webhook, "redeliver"):
+            result = webhook.redeliver(session, action.id)
+            session.flush()
+            return [int(x) for x in result] if isinstance(result, list | tuple) else [action.id]
+    return review.requeue_action(session, action.id)

@@ -1,0 +1,168 @@
+"""Webhook delivery: the versioned JSON payload, its HMAC signature and the ``webhook`` executor.
+
+One POST per attempt. The body is canonical JSON rebuilt from the stored decision, so a retry sends
+the same bytes unless a reviewer changed the decision meanwhile; a fresh timestamp and signature go
+in the headers, and ``Idempotency-Key`` (the action's key) stays the same across retries and
+redeliveries so a receiver can drop duplicates. The outcome maps onto run_action's signals: 2xx done,
+timeouts / connection errors / 429 / 5xx retried (TransientError), anything else dead at once
+(ConnectorError). Error texts name the endpoint, never its URL or secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+import httpx
+from sqlalchemy.orm import Session
+
+from connectors.webhook.endpoints import Endpoint, configured_endpoints
+from connectors.webhook.payload import SCHEMA, build_payload, encode
+from worker.core.errors import ConfigError, ConnectorError, InputError, MailrouteError, TransientError
+from worker.core.settings import get_settings
+from worker.db.models import Action, ActionStatus, Message
+from worker.outbox.runner import NotApplicable, register
+
+SIGNATURE_HEADER = "X-Mailroute-Signature"
+TIMESTAMP_HEADER = "X-Mailroute-Timestamp"
+USER_AGENT = "mailroute-webhook/1"
+REDELIVERABLE = (ActionStatus.DEAD, ActionStatus.FAILED, ActionStatus.DONE)
+
+log = logging.getLogger(__name__)
+
+
+def sign(secret: bytes | str, timestamp: int | str, body: bytes) -> str:
+    """``sha256=`` + hex HMAC over ``"{timestamp}." + body``: binding the time stops replays of old bodies."""
+    key = secret.encode() if isinstance(secret, str) else secret
+    return "sha256=" + hmac.new(key, f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+
+
+def parse_retry_after(value: str | None, *, now: datetime) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date); None when absent/bad."""
+    if not value or not value.strip():
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+def is_retryable(status_code: int) -> bool:
+    """429 and 5xx may succeed later; other 4xx (and 3xx, never followed) will not."""
+    return status_code == 429 or status_code >= 500
+
+
+class WebhookExecutor:
+    """Registered for ``kind: webhook``; ``clock`` and ``post`` are seams for tests."""
+
+    def __init__(
+        self, *, clock: Callable[[], float] = time.time, post: Callable[..., httpx.Response] | None = None
+    ) -> None:
+        self.clock = clock
+        self.post = post or self._post
+
+    @staticmethod
+    def _post(url: str, *, content: bytes, headers: dict[str, str], timeout: float) -> httpx.Response:
+        # follow_redirects=False: re-posting a signed body to wherever a 3xx points is not ours to do
+        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+            return client.post(url, content=content, headers=headers)
+
+    def apply(self, session: Session, action: Action, message: Message) -> int | None:
+        if action.desired == "absent":
+            raise NotApplicable("a delivered webhook cannot be taken back; receivers get no retraction")
+        endpoint = find_endpoint(action.target)
+        body = encode(build_payload(session, action, message, admin_url=get_settings().admin_url))
+        timestamp = int(self.clock())
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            "Idempotency-Key": action.key,
+            TIMESTAMP_HEADER: str(timestamp),
+            SIGNATURE_HEADER: sign(endpoint.secret, timestamp, body),
+            "X-Mailroute-Schema": SCHEMA,
+            "X-Mailroute-Attempt": str((action.attempts or 0) + 1),
+        }
+        action.next_attempt_at = None  # set below only when the receiver asks for a pause
+        where = f"webhook endpoint {endpoint.name!r}"
+        try:
+            response = self.post(endpoint.url, content=body, headers=headers, timeout=endpoint.timeout_s)
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as e:
+            raise ConnectorError(f"{where}: invalid URL ({type(e).__name__})") from None
+        except httpx.TimeoutException as e:
+            raise TransientError(
+                f"{where}: timed out after {endpoint.timeout_s:g}s ({type(e).__name__})"
+            ) from e
+        except httpx.HTTPError as e:
+            raise TransientError(redact(f"{where}: {type(e).__name__}: {e}", endpoint)) from e
+        code = response.status_code
+        if 200 <= code < 300:
+            return code
+        detail = redact(" ".join(response.text[:200].split()), endpoint)
+        problem = f"{where}: HTTP {code}" + (f": {detail}" if detail else "")
+        if is_retryable(code):
+            now = datetime.fromtimestamp(self.clock(), UTC)
+            wait = parse_retry_after(response.headers.get("Retry-After"), now=now)
+            if wait is not None:
+                action.next_attempt_at = now + timedelta(seconds=wait)
+                problem += f" (Retry-After {wait:g}s)"
+            raise with_status(TransientError(problem), code)
+        raise with_status(ConnectorError(problem + " (not retried)"), code)
+
+
+def find_endpoint(name: str) -> Endpoint:
+    """The configured endpoint, or ConnectorError: a typo should dead-letter visibly, not skip quietly."""
+    try:
+        endpoints = configured_endpoints()
+    except ConfigError as e:
+        raise ConnectorError(f"webhook endpoint {name!r}: {e}") from e
+    if name not in endpoints:
+        where = get_settings().webhooks_file or "nowhere (MAILROUTE_WEBHOOKS_FILE is unset)"
+        raise ConnectorError(f"webhook endpoint {name!r} is not configured in {where}")
+    return endpoints[name]
+
+
+def redact(text: str, endpoint: Endpoint) -> str:
+    """Belt and braces: a library message or a receiver's echo must not carry the secret or URL out."""
+    secret = endpoint.secret.decode(errors="replace")
+    return text.replace(secret, "***").replace(endpoint.url, f"<{endpoint.name}>")
+
+
+def redeliver(session: Session, action_id: int) -> list[int]:
+    """Reset a dead, failed or done webhook to pending with the SAME key; returns the ids to queue.
+
+    The caller queues them after its commit (``worker.tasks.jobs.enqueue_actions``): queued earlier, a worker
+    would still read the old row. ``attempts`` restarts at 0 for a full new round of tries; the
+    ActionAttempt log keeps the earlier rounds.
+    """
+    action = session.get(Action, action_id, with_for_update=True)
+    if action is None or action.kind != "webhook":
+        raise InputError(f"no webhook action with id {action_id}")
+    if action.status not in REDELIVERABLE:
+        raise InputError(
+            f"webhook action {action_id} is {action.status}; only dead, failed or done ones are redelivered"
+        )
+    action.status, action.attempts = ActionStatus.PENDING, 0
+    action.last_error = action.next_attempt_at = action.done_at = None
+    session.flush()
+    log.info("webhook action %s reset for redelivery", action_id, extra={"message_id": action.message_id})
+    return [action.id]
+
+
+register("webhook", WebhookExecutor())
+
+
+def with_status(error: MailrouteError, code: int) -> MailrouteError:
+    """Attach the HTTP status to an error so the attempt log records it."""
+    error.status_code = code  # type: ignore[attr-defined]
+    return error

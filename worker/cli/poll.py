@@ -1,0 +1,137 @@
+"""``mailroute poll``: watch the configured IMAP folders (IDLE, or polling) and queue new mail."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+import typer
+from tqdm import tqdm
+
+from connectors.imap.accounts import Account, load_accounts
+from connectors.imap.client import session
+from connectors.imap.lease import FolderLease
+from connectors.imap.poller import FolderConfig, poll_folder_once
+from connectors.imap.watcher import FolderWatcher
+from worker.cli.common import quiet_libraries
+from worker.core.errors import ConfigError
+from worker.core.settings import Settings, get_settings
+from worker.db.session import session_factory, session_scope
+
+log = logging.getLogger(__name__)
+SWEEP_EVERY_S = 60.0
+
+
+def backlog_bar(label: str, *, min_total: int = 200) -> Callable[[int, int], None]:
+    """A progress callback that shows a bar only for a large backlog (a first start, a rescan)."""
+    bar: list[tqdm] = []
+
+    def update(done: int, total: int) -> None:
+        if not bar and total >= min_total:
+            bar.append(tqdm(total=total, unit="mail", desc=label, disable=None))
+        if bar:
+            bar[0].update(done)
+            if bar[0].n >= bar[0].total:
+                bar.pop().close()
+
+    return update
+
+
+def selected_accounts(settings: Settings, names: list[str] | None) -> list[Account]:
+    accounts = load_accounts(settings.accounts_file)
+    if not accounts:
+        raise ConfigError("no IMAP accounts: set MAILROUTE_ACCOUNTS_FILE (see docs/imap.md)")
+    unknown = sorted(set(names or []) - set(accounts))
+    if unknown:
+        raise ConfigError(f"unknown account(s): {', '.join(unknown)}; configured: {', '.join(accounts)}")
+    return [a for name, a in accounts.items() if not names or name in names]
+
+
+def poll_once(accounts: list[Account], settings: Settings, enqueue: Callable[[list[int]], None]) -> int:
+    """One pass over every folder (each under its lease); returns the number of new mails stored."""
+    stored, sessions = 0, session_factory()
+    for account in accounts:
+        with session(account, settings) as client:
+            for folder in account.folders:
+                lease = FolderLease(sessions, account.name, folder, settings.lease_ttl_s)
+                if not lease.acquire():
+                    typer.echo(f"{account.name}/{folder}: another poller holds it; skipped")
+                    continue
+                try:
+                    config = FolderConfig(
+                        account.name,
+                        folder,
+                        batch=settings.imap_fetch_batch,
+                        max_bytes=settings.max_message_bytes,
+                        backlog_limit=settings.backlog_limit,
+                    )
+                    result = poll_folder_once(
+                        client,
+                        sessions,
+                        config,
+                        enqueue=enqueue,
+                        progress=backlog_bar(f"{account.name}/{folder}"),
+                    )
+                finally:
+                    lease.release()
+                stored += result.stored
+                typer.echo(f"{account.name}/{folder}: {result.stored} new, {result.known} known")
+    return stored
+
+
+def run_watchers(accounts: list[Account], settings: Settings, enqueue: Callable[[list[int]], None]) -> None:
+    """One thread per (account, folder) until Ctrl-C; re-queues stale work every minute."""
+    from worker.tasks.sweeper import sweep
+
+    stop, sessions = threading.Event(), session_factory()
+    watchers = [
+        FolderWatcher(
+            a, f, sessions, settings, enqueue=enqueue, stop=stop, progress=backlog_bar(f"{a.name}/{f}")
+        )
+        for a in accounts
+        for f in a.folders
+    ]
+    threads = [threading.Thread(target=w.run, name=f"poll:{w.account.name}/{w.folder}") for w in watchers]
+    for thread in threads:
+        thread.start()
+    typer.echo(f"watching {len(watchers)} folder(s) of {len(accounts)} account(s); Ctrl-C to stop")
+    try:
+        while any(t.is_alive() for t in threads):
+            if stop.wait(SWEEP_EVERY_S):
+                break
+            with session_scope() as db:
+                sweep(db, batch_size=settings.batch_size)
+    except KeyboardInterrupt:
+        typer.echo("stopping")
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+
+
+def poll_command(
+    once: bool = typer.Option(False, "--once", help="Poll every folder once and exit (no IDLE)."),
+    account: list[str] | None = typer.Option(None, "--account", "-a", help="Only this account (repeatable)."),
+) -> None:
+    """Watch the IMAP folders of MAILROUTE_ACCOUNTS_FILE: store new mail and queue it for routing."""
+    quiet_libraries()
+    settings = get_settings()
+    from worker.cli.db import upgrade
+    from worker.tasks import enqueue_classify
+
+    upgrade()
+    accounts = selected_accounts(settings, account)
+
+    def enqueue(ids: list[int]) -> None:
+        enqueue_classify(ids, batch_size=settings.batch_size)
+
+    if once:
+        stored = poll_once(accounts, settings, enqueue)
+        typer.echo(f"stored {stored} new mail(s)")
+    else:
+        run_watchers(accounts, settings, enqueue)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("poll")(poll_command)

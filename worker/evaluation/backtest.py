@@ -1,0 +1,230 @@
+"""Backtest and shadow mode: what a changed rule set would decide, measured before it goes live.
+
+:func:`backtest_stored` re-scores stored mail (classify's parse → score → ``rules.decide``, nothing
+written to the live decisions) with a new rule set and compares with what was decided: the live
+decision as first made (a reviewed mail's first ``Correction.old_labels``, else ``Decision.labels``),
+or, with ``against``, the same mails re-decided now under another rule set (which isolates the rule
+change from model or memory drift). Reviewed mails give the truth (their labels after review), so
+accuracy is reported where it is known. With ``shadow=True`` the new decisions are saved as
+``Decision(mode="shadow")`` rows (one per message, replaced on a re-run) and never create actions.
+:func:`backtest_labeled` does the same on a labeled set through ``worker.evaluation.evaluate.predict``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from rules import Decision as RuleDecision
+from rules import RuleSet, load_rule_set
+from worker.core.errors import InputError
+from worker.db.models import Correction, Decision, Message
+from worker.evaluation.evaluate import LabeledMail, predict
+from worker.parsing.message import parse_message
+from worker.pipeline.route import route
+from worker.scoring.base import Scorer
+
+REVIEWED = ("approved", "corrected")
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Flip:
+    key: str  # message id, or the labeled mail's key
+    old_labels: tuple[str, ...]
+    new_labels: tuple[str, ...]
+    old_review: bool
+    new_review: bool
+    truth: tuple[str, ...] | None  # reviewed or gold labels, when known
+
+
+@dataclass
+class BacktestReport:
+    rule_set: str
+    rule_set_hash: str
+    n: int = 0
+    flips: list[Flip] = field(default_factory=list)
+    review_old: int = 0
+    review_new: int = 0
+    labeled: int = 0
+    correct_old: int = 0
+    correct_new: int = 0
+
+    def add(self, key: str, old: tuple[tuple[str, ...], bool], new: RuleDecision, truth: Any) -> None:
+        self.n += 1
+        self.review_old += old[1]
+        self.review_new += new.needs_review
+        known = tuple(truth) if truth is not None else None
+        if known is not None:
+            self.labeled += 1
+            self.correct_old += set(old[0]) == set(known)
+            self.correct_new += set(new.labels) == set(known)
+        if (tuple(old[0]), old[1]) != (new.labels, new.needs_review):
+            self.flips.append(Flip(key, tuple(old[0]), new.labels, old[1], new.needs_review, known))
+
+    def to_dict(self) -> dict[str, Any]:
+        share = (lambda k: k / self.n) if self.n else (lambda k: 0.0)
+        right = (lambda k: k / self.labeled) if self.labeled else (lambda k: None)
+        return {
+            "rule_set": self.rule_set,
+            "rule_set_hash": self.rule_set_hash,
+            "n": self.n,
+            "flipped": len(self.flips),
+            "label_flips": sum(f.old_labels != f.new_labels for f in self.flips),
+            "review_rate": {"old": share(self.review_old), "new": share(self.review_new)},
+            "accuracy": {"n": self.labeled, "old": right(self.correct_old), "new": right(self.correct_new)},
+            "flips": [asdict(f) for f in self.flips],
+        }
+
+
+def _route_raw(
+    scorer: Scorer, rule_set: RuleSet, raws: Sequence[bytes], max_chars: int
+) -> list[tuple[RuleDecision, dict[str, float]]]:
+    parsed = [parse_message(raw, max_chars=max_chars) for raw in raws]
+    out = []
+    for routed in route(parsed, scorer, rule_set):
+        if routed.decision is None:
+            raise InputError(routed.error or "decision failed")
+        out.append((routed.decision, routed.scores))
+    return out
+
+
+def backtest_stored(
+    session: Session,
+    scorer: Scorer,
+    rule_set: RuleSet,
+    *,
+    against: RuleSet | None = None,
+    limit: int | None = None,
+    shadow: bool = False,
+    max_chars: int = 4000,
+    batch: int = 256,
+) -> BacktestReport:
+    """Re-decide the stored mails that have a live decision (the ``limit`` newest) under ``rule_set``."""
+    query = select(Message.id).join(Decision, (Decision.message_id == Message.id) & (Decision.mode == "live"))
+    ids = sorted(session.scalars(query.order_by(Message.id.desc()).limit(limit)))
+    report = BacktestReport(rule_set.name, rule_set.digest)
+    for start in range(0, len(ids), batch):
+        chunk = ids[start : start + batch]
+        rows = session.execute(
+            select(Message.id, Message.raw, Decision)
+            .join(Decision, (Decision.message_id == Message.id) & (Decision.mode == "live"))
+            .where(Message.id.in_(chunk))
+            .order_by(Message.id)
+        ).all()
+        first_old = _first_reviews(session, chunk)
+        raws = [raw for _, raw, _ in rows]
+        new = _route_raw(scorer, rule_set, raws, max_chars)
+        old = _route_raw(scorer, against, raws, max_chars) if against is not None else None
+        for i, (message_id, _, live) in enumerate(rows):
+            truth = tuple(live.labels) if live.review_state in REVIEWED else None
+            if old is not None:
+                before = (old[i][0].labels, old[i][0].needs_review)
+            else:
+                before = (tuple(first_old.get(message_id, live.labels)), bool(live.needs_review))
+            report.add(str(message_id), before, new[i][0], truth)
+        if shadow:
+            record_shadow(session, [mid for mid, _, _ in rows], new, rule_set, scorer.model_id)
+    return report
+
+
+def _first_reviews(session: Session, ids: Sequence[int]) -> dict[int, list[str]]:
+    """The labels each reviewed message was first decided with (before any review changed them)."""
+    found: dict[int, list[str]] = {}
+    query = select(Correction.message_id, Correction.old_labels).where(Correction.message_id.in_(list(ids)))
+    for message_id, old in session.execute(query.order_by(Correction.id)):
+        found.setdefault(message_id, list(old or []))
+    return found
+
+
+def record_shadow(
+    session: Session,
+    message_ids: Sequence[int],
+    decided: Sequence[tuple[RuleDecision, dict[str, float]]],
+    rule_set: RuleSet,
+    model_id: str,
+) -> None:
+    """Save shadow decisions (replacing earlier ones of these messages); never any action."""
+    if not message_ids:
+        return
+    session.execute(
+        delete(Decision).where(Decision.message_id.in_(list(message_ids)), Decision.mode == "shadow")
+    )
+    now = datetime.now(UTC)
+    rows = []
+    for message_id, (decision, scores) in zip(message_ids, decided, strict=True):
+        ranked = [*sorted(scores.values(), reverse=True), 0.0, 0.0]
+        rows.append(
+            {
+                "message_id": message_id,
+                "mode": "shadow",
+                "rule_set_name": rule_set.name,
+                "rule_set_hash": rule_set.digest,
+                "model_id": model_id,
+                "labels": list(decision.labels),
+                "needs_review": decision.needs_review,
+                "review_state": "none",
+                "reasons": list(decision.reasons),
+                "top_score": ranked[0],
+                "margin": ranked[0] - ranked[1],
+                "created_at": now,
+            }
+        )
+    session.execute(insert(Decision), rows)
+
+
+def shadow_batch(
+    session: Session, ids: Sequence[int], scorer: Scorer, rule_set: RuleSet, *, max_chars: int = 4000
+) -> int:
+    """Decide ``ids`` under a shadow rule set beside the live one (the pipeline calls this)."""
+    rows = session.execute(select(Message.id, Message.raw).where(Message.id.in_(list(ids)))).all()
+    decided = _route_raw(scorer, rule_set, [raw for _, raw in rows], max_chars)
+    record_shadow(session, [mid for mid, _ in rows], decided, rule_set, scorer.model_id)
+    return len(rows)
+
+
+def run_shadow(message_ids: Sequence[int], rules_path: Path) -> int:
+    """Decide freshly decided mails under the shadow rule set, in its own transaction.
+
+    A shadow failure is logged and never touches live routing.
+    """
+    from worker.db.session import session_scope
+    from worker.pipeline.runtime import get_runtime
+
+    runtime = get_runtime()
+    try:
+        shadow = load_rule_set(rules_path)
+        with session_scope() as session:
+            return shadow_batch(
+                session, message_ids, runtime.scorer, shadow, max_chars=runtime.settings.max_chars
+            )
+    except Exception:
+        log.exception("shadow rule set %s failed on %d mails", rules_path, len(message_ids))
+        return 0
+
+
+def backtest_labeled(
+    mails: Sequence[LabeledMail],
+    scorer: Scorer,
+    rule_set: RuleSet,
+    against: RuleSet,
+    *,
+    max_chars: int = 4000,
+    batch_size: int = 32,
+) -> BacktestReport:
+    """A labeled set decided under ``against`` (the live rules) and ``rule_set``; gold is the truth."""
+    before = predict(mails, scorer, against, max_chars=max_chars, batch_size=batch_size, progress=False)
+    after = predict(mails, scorer, rule_set, max_chars=max_chars, batch_size=batch_size, progress=False)
+    report = BacktestReport(rule_set.name, rule_set.digest)
+    for old, new in zip(before, after, strict=True):
+        decision = RuleDecision(tuple(new["labels"]), (), new["needs_review"], ())
+        report.add(old["key"], (tuple(old["labels"]), old["needs_review"]), decision, (old["gold"],))
+    return report

@@ -1,0 +1,131 @@
+"""Write a batch's results in a handful of statements: scores, decisions, outbox rows, message rows.
+
+Bulk INSERTs (executemany with RETURNING for the action ids) and one bulk UPDATE by primary key keep
+the cost per mail to a fraction of a millisecond, which is what lets a 2-core box decide hundreds of
+mails a second around the model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import insert, update
+from sqlalchemy.orm import Session
+
+from rules import ActionSpec, RuleSet
+from rules import Decision as RuleDecision
+from worker.db.models import Action, Decision, Message, MessageStatus, Score, new_key
+from worker.parsing.message import ParsedMail
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Everything decided about one message, ready to be written."""
+
+    message_id: int
+    parsed: ParsedMail
+    warnings: list[str]
+    scores: dict[str, float]
+    decision: RuleDecision
+
+
+def parsed_columns(parsed: ParsedMail, warnings: list[str], max_chars: int) -> dict[str, Any]:
+    """The message columns filled from its parse."""
+    return {
+        "subject": parsed.subject[:2000],
+        "sender": parsed.sender[:2000],
+        "recipients": list(parsed.recipients)[:200],
+        "sent_at": parsed.date,
+        "list_id": parsed.list_id,
+        "headers": {k: v[:2000] for k, v in list(parsed.headers.items())[:100]},
+        "body_text": parsed.body_text[: max_chars * 10],
+        "clean_text": parsed.text,
+        "parse_warnings": sorted(set(warnings) | set(parsed.warnings))[:50],
+    }
+
+
+def category_of(spec: ActionSpec, decision: RuleDecision, rule_set: RuleSet) -> str | None:
+    """The decided category whose action list holds ``spec`` (first match)."""
+    for category in rule_set.categories:
+        if category.name in decision.labels and spec in category.actions:
+            return category.name
+    return None
+
+
+def write_outcomes(
+    session: Session, outcomes: list[Outcome], rule_set: RuleSet, model_id: str, *, max_chars: int
+) -> dict[int, str]:
+    """Insert scores, decisions and actions, mark the messages decided; returns {action id: kind}."""
+    if not outcomes:
+        return {}
+    now = datetime.now(UTC)
+    common = {"model_id": model_id, "rule_set_hash": rule_set.digest}
+    score_rows = [
+        {
+            "message_id": o.message_id,
+            "label": label,
+            "score": value,
+            "template_hash": rule_set.template_digest,
+            "created_at": now,
+            **common,
+        }
+        for o in outcomes
+        for label, value in o.scores.items()
+    ]
+    decision_rows = []
+    for o in outcomes:
+        ranked = [*sorted(o.scores.values(), reverse=True), 0.0, 0.0]
+        decision_rows.append(
+            {
+                "message_id": o.message_id,
+                "mode": "live",
+                "rule_set_name": rule_set.name,
+                "labels": list(o.decision.labels),
+                "needs_review": o.decision.needs_review,
+                "review_state": "pending" if o.decision.needs_review else "none",
+                "reasons": list(o.decision.reasons),
+                "top_score": ranked[0],
+                "margin": ranked[0] - ranked[1],
+                "created_at": now,
+                **common,
+            }
+        )
+    action_rows = [
+        {
+            "message_id": o.message_id,
+            "kind": spec.kind,
+            "target": spec.target,
+            "params": dict(spec.params),
+            "category": category_of(spec, o.decision, rule_set),
+            "desired": "present",
+            "key": new_key(),
+            "status": "pending",
+            "attempts": 0,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for o in outcomes
+        for spec in o.decision.actions
+    ]
+    if score_rows:
+        session.execute(insert(Score), score_rows)
+    session.execute(insert(Decision), decision_rows)
+    inserted: list[Any] = []
+    if action_rows:
+        inserted = list(session.execute(insert(Action).returning(Action.id, Action.kind), action_rows))
+    session.execute(
+        update(Message),
+        [
+            {
+                "id": o.message_id,
+                "status": MessageStatus.DECIDED,
+                "error": None,
+                "decided_at": now,
+                **parsed_columns(o.parsed, o.warnings, max_chars),
+            }
+            for o in outcomes
+        ],
+    )
+    return {id_: kind for id_, kind in inserted}

@@ -1,0 +1,67 @@
+"""Per-process heavy resources: the scoring model and the live rule set.
+
+Created once per worker process (Celery's ``worker_process_init`` warms it) and reused by every task.
+The rule set is re-read when its file changes, so a rule edit needs no restart.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from rules import RuleSet
+from worker.core.settings import Settings, get_settings
+from worker.pipeline.rulesource import RuleSetSource, rule_set_source
+from worker.scoring.base import Scorer
+from worker.scoring.registry import create_scorer
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    scorer: Scorer
+    rules: RuleSetSource
+
+    @property
+    def rule_set(self) -> RuleSet:
+        """The live rule set, reloaded if its file changed (the last good one kept on errors)."""
+        return self.rules()
+
+
+_lock = threading.Lock()
+_runtime: Runtime | None = None
+
+
+def get_runtime() -> Runtime:
+    """The process's runtime, built on first use."""
+    global _runtime
+    with _lock:
+        if _runtime is None:
+            _runtime = build_runtime(get_settings())
+        return _runtime
+
+
+def set_runtime(runtime: Runtime | None) -> None:
+    """Install a runtime (tests, benchmarks, the CLI with explicit options)."""
+    global _runtime
+    with _lock:
+        _runtime = runtime
+
+
+def build_runtime(settings: Settings, *, scorer: Scorer | None = None) -> Runtime:
+    """A runtime for ``settings``: the live rule-set source, and ``scorer`` or the configured backend."""
+    source = rule_set_source(settings.rules_path)
+    rules = source()
+    if scorer is not None:  # the caller chose its scorer: used as given
+        return Runtime(settings, scorer, source)
+    scorer = create_scorer(settings, cascade_top_m=rules.policy.cascade_top_m)
+    return _learning(Runtime(settings, scorer, source))
+
+
+def _learning(runtime: Runtime) -> Runtime:
+    """With ``settings.few_shot``, scores learn from reviewed mails (reloaded as corrections arrive)."""
+    if runtime.settings.few_shot and runtime.settings.backend != "constant":
+        from worker.learning.history import with_memory
+
+        runtime.scorer = with_memory(runtime.scorer, runtime.settings, lambda: runtime.rule_set)
+    return runtime

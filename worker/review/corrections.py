@@ -1,0 +1,169 @@
+"""Human review of a decision: approve it, or correct its labels — and bring the outbox in line.
+
+Plain functions over a session (the caller commits, then queues the returned action ids with
+``worker.tasks.jobs.enqueue_actions``). Every review is kept as a :class:`Correction` row (who, when, old
+and new labels) — approvals too, with equal old and new labels — so what reviewers confirm or fix can
+feed thresholds and examples later.
+
+Actions follow the labels: an action of a newly chosen label is made ``present`` (a new outbox row, or
+an undone one re-armed); an action no chosen label wants any more is made ``absent`` — re-queued when
+it had been carried out (the executor removes the keyword or label), cancelled when it never ran.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rules import RuleSet
+from worker.core.errors import InputError
+from worker.core.settings import get_settings
+from worker.db.models import Action, ActionStatus, Correction, Decision, new_key
+from worker.pipeline.rulesource import rule_set_source
+
+REVIEWED_STATES = ("approved", "corrected")
+
+
+class ReviewError(InputError):
+    """A review cannot be applied: no such message or decision, or an unknown label."""
+
+
+def live_decision(session: Session, message_id: int) -> Decision:
+    """The live decision of a message, locked for this transaction."""
+    decision = session.scalars(
+        select(Decision).where(Decision.message_id == message_id, Decision.mode == "live").with_for_update()
+    ).first()
+    if decision is None:
+        raise ReviewError(f"message {message_id} has no decision to review")
+    return decision
+
+
+def approve(
+    session: Session, message_id: int, reviewer: str, *, rule_set: RuleSet | None = None
+) -> list[int]:
+    """Confirm the decision's labels; returns the ids of the actions to queue."""
+    decision = live_decision(session, message_id)
+    return _review(session, decision, list(decision.labels), reviewer, "approved", None, rule_set)
+
+
+def correct(
+    session: Session,
+    message_id: int,
+    labels: Sequence[str],
+    reviewer: str,
+    note: str | None = None,
+    *,
+    rule_set: RuleSet | None = None,
+) -> list[int]:
+    """Replace the decision's labels by ``labels`` (several allowed, none allowed); returns action ids."""
+    decision = live_decision(session, message_id)
+    rules = rule_set or current_rule_set()
+    known = set(rules.category_names())
+    unknown = [label for label in labels if label not in known]
+    if unknown:
+        raise ReviewError(f"unknown label(s): {', '.join(unknown)}")
+    chosen = list(dict.fromkeys(labels))  # keep order, drop repeats
+    state = "approved" if chosen == list(decision.labels) else "corrected"
+    return _review(session, decision, chosen, reviewer, state, note, rules)
+
+
+def current_rule_set() -> RuleSet:
+    """The live rule set, from the process's one source (the last good one if the file broke)."""
+    return rule_set_source(get_settings().rules_path)()
+
+
+def _review(
+    session: Session,
+    decision: Decision,
+    labels: list[str],
+    reviewer: str,
+    state: str,
+    note: str | None,
+    rule_set: RuleSet | None,
+) -> list[int]:
+    if not reviewer.strip():
+        raise ReviewError("a review needs the reviewer's name")
+    rules = rule_set or current_rule_set()
+    now = datetime.now(UTC)
+    session.add(
+        Correction(
+            message_id=decision.message_id,
+            reviewer=reviewer[:255],
+            old_labels=list(decision.labels),
+            new_labels=labels,
+            note=(note or None) and note[:4000],
+            created_at=now,
+        )
+    )
+    decision.labels = labels
+    decision.review_state = state
+    decision.reviewed_at = now
+    action_ids = sync_actions(session, decision.message_id, labels, rules)
+    session.flush()
+    return action_ids
+
+
+def sync_actions(session: Session, message_id: int, labels: Sequence[str], rule_set: RuleSet) -> list[int]:
+    """Make the message's outbox match ``labels``; returns the ids whose rows need running."""
+    wanted: dict[tuple[str, str], tuple[str, dict[str, str]]] = {}
+    for name in labels:
+        try:
+            category = rule_set.category(name)
+        except KeyError:
+            continue  # a label of an older rule set: nothing to do for it any more
+        for spec in category.actions:
+            wanted.setdefault((spec.kind, spec.target), (name, dict(spec.params)))
+    existing = {
+        (a.kind, a.target): a
+        for a in session.scalars(select(Action).where(Action.message_id == message_id).with_for_update())
+    }
+    touched: list[Action] = []
+    for key, (category_name, params) in wanted.items():
+        action = existing.get(key)
+        if action is None:
+            action = Action(
+                message_id=message_id, kind=key[0], target=key[1], params=params, category=category_name
+            )
+            session.add(action)
+            touched.append(action)
+        elif action.desired != "present":
+            _rearm(action, "present")
+            action.category, action.params = category_name, params
+            touched.append(action)
+    for key, action in existing.items():
+        if key in wanted or action.desired != "present":
+            continue
+        if action.status == ActionStatus.DONE:
+            _rearm(action, "absent")  # carried out: the executor undoes it
+            touched.append(action)
+        else:
+            action.desired = "absent"  # never carried out: nothing to undo
+            action.status = ActionStatus.SKIPPED
+            action.last_error = "cancelled by review before it ran"
+    session.flush()
+    return [a.id for a in touched]
+
+
+def _rearm(action: Action, desired: str) -> None:
+    action.desired = desired
+    action.status = ActionStatus.PENDING
+    action.attempts = 0
+    action.last_error = None
+    action.next_attempt_at = None
+    action.done_at = None
+    action.key = new_key()  # a new effect: receivers must not drop it as a repeat
+
+
+def requeue_action(session: Session, action_id: int) -> list[int]:
+    """Run an action again from the admin (a dead webhook, a failed IMAP store); returns its id."""
+    action = session.get(Action, action_id, with_for_update=True)
+    if action is None:
+        raise ReviewError(f"no action {action_id}")
+    action.status = ActionStatus.PENDING
+    action.attempts = 0
+    action.next_attempt_at = None
+    session.flush()
+    return [action.id]

@@ -1,0 +1,67 @@
+"""The Celery application (``celery -A worker worker``).
+
+At-least-once delivery with exactly-once effects: tasks are acknowledged late and re-queued if the
+worker dies; every effect is guarded by a unique row. With no broker configured, tasks run eagerly
+in the calling process (the embedded default).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from celery.signals import setup_logging, worker_process_init
+from kombu import Queue
+
+from worker.core.settings import get_settings
+
+QUEUES = ("classify", "actions", "webhooks")
+
+
+def make_app() -> Celery:
+    settings = get_settings()
+    app = Celery("mailroute", broker=settings.broker_url or "memory://localhost/", include=["worker.tasks"])
+    app.conf.update(
+        task_always_eager=settings.eager,
+        task_eager_propagates=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        task_default_queue="classify",
+        task_queues=[Queue(name) for name in QUEUES],  # a plain worker consumes all three
+        task_routes={
+            "mailroute.apply_action": {"queue": "actions"},
+            "mailroute.apply_actions": {"queue": "actions"},
+            "mailroute.deliver_webhook": {"queue": "webhooks"},
+        },
+        broker_transport_options={"visibility_timeout": settings.broker_visibility_timeout_s},
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        task_serializer="json",
+        accept_content=["json"],
+    )
+    return app
+
+
+app = make_app()
+
+
+@worker_process_init.connect
+def _load_model(**_: Any) -> None:
+    """Load the model once per worker process, before the first task arrives."""
+    from worker.pipeline.runtime import get_runtime
+
+    get_runtime()
+
+
+@setup_logging.connect
+def _configure_logging(loglevel: int | str | None = None, **_: Any) -> None:
+    """Celery leaves logging to mailroute: JSON or plain lines with message ids, secrets redacted.
+
+    The level is MAILROUTE_LOG_LEVEL when set, else celery's ``--loglevel``.
+    """
+    from worker.core.logs import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings, level=None if "log_level" in settings.model_fields_set else loglevel)

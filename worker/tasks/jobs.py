@@ -1,0 +1,114 @@
+"""Thin Celery tasks: take ids, call plain functions, declare retries."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from worker.core.errors import TransientError
+from worker.db.models import Action, ActionStatus
+from worker.db.session import session_scope
+from worker.evaluation.backtest import run_shadow
+from worker.learning.history import learned_thresholds_for
+from worker.outbox.runner import run_action
+from worker.pipeline.classify import classify_batch, record_batch_failure
+from worker.pipeline.runtime import get_runtime
+from worker.tasks.app import app
+from worker.tasks.retry import TRANSIENT, TRANSIENT_OR_BACKEND, RoutedTask
+
+ACTION_BATCH = 64  # outbox rows per apply_actions task
+
+
+@app.task(name="mailroute.classify", **TRANSIENT_OR_BACKEND, retry_backoff_max=300, max_retries=10)
+def classify(message_ids: Sequence[int]) -> dict[str, int]:
+    """Decide a batch of stored messages, then queue their actions."""
+    runtime = get_runtime()
+    rule_set = runtime.rule_set
+    try:
+        with session_scope() as session:
+            learned = learned_thresholds_for(session, rule_set, runtime.settings)
+            result = classify_batch(
+                session,
+                message_ids,
+                runtime.scorer,
+                rule_set,
+                max_chars=runtime.settings.max_chars,
+                learned=learned,
+            )
+    except Exception as e:
+        with session_scope() as session:  # the batch rolled back: keep its error on each message
+            record_batch_failure(session, message_ids, e)
+        raise
+    if runtime.settings.shadow_rules_path and result.decided:
+        run_shadow(result.decided, runtime.settings.shadow_rules_path)
+    enqueue_actions(result.action_ids, kinds=result.action_kinds)
+    return {"decided": len(result.decided), "skipped": len(result.skipped), "failed": len(result.failed)}
+
+
+@app.task(name="mailroute.apply_action", **TRANSIENT, retry_backoff_max=600, max_retries=8)
+def apply_action(action_id: int) -> str:
+    """Carry out one outbox row; retried later while it is FAILED."""
+    with session_scope() as session:
+        status = run_action(session, action_id)
+    if status == ActionStatus.FAILED:
+        raise TransientError(f"action {action_id} failed; will retry")
+    return status
+
+
+@app.task(bind=True, base=RoutedTask, name="mailroute.apply_actions", max_retries=None)
+def apply_actions(self: RoutedTask, action_ids: Sequence[int]) -> dict[str, int]:
+    """Carry out a batch of outbox rows in one transaction, a savepoint each; failures retry alone.
+
+    One commit per batch instead of per row: the effects are idempotent, so if the worker dies
+    before the commit, running the batch again leaves every mailbox as running it once. A database
+    outage (restart, read-only, disk full) rolls the batch back and retries it with backoff.
+    """
+    outcomes: dict[str, int] = {}
+    failed = []
+    try:
+        with session_scope() as session:
+            for action_id in action_ids:
+                with session.begin_nested():
+                    status = run_action(session, action_id)
+                outcomes[status] = outcomes.get(status, 0) + 1
+                if status == ActionStatus.FAILED:
+                    failed.append(action_id)
+    except OperationalError as e:
+        if self.in_process:
+            raise  # in-process: the caller (poller, ingest) treats it as an outage; the sweeper retries
+        self.retry_outage(e)
+    if self.in_process:
+        # in-process (no broker), a retry would run inline at once and its Retry would escape into the
+        # caller (the poller); failed rows keep their error and the sweeper re-queues them later
+        return outcomes
+    for action_id in failed:
+        apply_action.apply_async((action_id,), countdown=5)
+    return outcomes
+
+
+def enqueue_actions(action_ids: Sequence[int], *, kinds: Mapping[int, str] | None = None) -> None:
+    """Queue actions: webhooks one by one on their own task and queue, the rest in batches."""
+    if not action_ids:
+        return
+    if kinds is None:
+        with session_scope() as session:
+            rows = session.execute(select(Action.id, Action.kind).where(Action.id.in_(list(action_ids))))
+            kinds = {id_: kind for id_, kind in rows}
+    webhook_task = app.tasks.get("mailroute.deliver_webhook")
+    others = []
+    for action_id in action_ids:
+        if kinds.get(action_id) == "webhook" and webhook_task is not None:
+            webhook_task.delay(action_id)
+        else:
+            others.append(action_id)
+    for start in range(0, len(others), ACTION_BATCH):
+        apply_actions.delay(others[start : start + ACTION_BATCH])
+
+
+def enqueue_classify(message_ids: Sequence[int], *, batch_size: int = 32) -> None:
+    """Queue stored messages for classification in batches."""
+    ids = list(message_ids)
+    for start in range(0, len(ids), batch_size):
+        classify.delay(ids[start : start + batch_size])
