@@ -51,6 +51,7 @@ fmt: install-test  ## format and auto-fix
 lint: install-test
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 types: install-test
 	$(VENV)/bin/mypy worker connectors rules admin

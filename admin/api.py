@@ -169,7 +169,7 @@ def review_message(
 
 
 @router.post("/decide")
-def score_and_decide(request: Request, body: DecideRequest) -> dict[str, Any]:
+def playground_decision(request: Request, body: DecideRequest) -> dict[str, Any]:
     """Score a mail against label texts (or the live rule set, then also decide) — the playground."""
     result = playground.run(
         request.app.state.runtime().scorer,

@@ -47,7 +47,7 @@ def admin_settings(url: str, **extra: object) -> Settings:
 
 def make_app(url: str, enqueued: Enqueued | None = None, **extra: object) -> FastAPI:
     settings = admin_settings(url, **extra)
-    runtime = Runtime(settings, ConstantScorer(), office_rules(), 0.0)
+    runtime = Runtime(settings, ConstantScorer(), office_rules)
     return create_app(
         settings,
         runtime_provider=lambda: runtime,

@@ -62,14 +62,14 @@ def backtest_command(
     from worker.core.errors import InputError
     from worker.evaluation import backtest
     from worker.learning.history import with_memory
-    from worker.scoring.registry import create_scorer
+    from worker.scoring.registry import create_scorer, learns_from_reviews
 
     quiet_libraries()
     settings = settings_with(backend=backend)
     new_rules = load_rule_set(rules)
     old_rules = load_rule_set(against) if against is not None else None
     scorer = create_scorer(settings, cached=False, cascade_top_m=new_rules.policy.cascade_top_m)
-    if settings.few_shot and settings.backend != "constant":
+    if settings.few_shot and learns_from_reviews(settings.backend):
         scorer = with_memory(scorer, settings, lambda: new_rules)
     if labeled is not None:
         if shadow:

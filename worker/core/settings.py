@@ -14,7 +14,14 @@ from typing import Any
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_RULES = Path(__file__).resolve().parent.parent / "rules" / "examples" / "office.yaml"
+# rules/ is the bottom layer and ships its examples as package data
+# The scoring backends (worker.scoring.registry has one factory per name and checks it at import).
+BACKEND_NAMES = ("embedding", "transformers", "vllm", "http", "constant")
+
+# The Celery queues: classification, IMAP actions, webhook deliveries (each can have its own workers).
+QUEUES = ("classify", "actions", "webhooks")
+
+DEFAULT_RULES = Path(__file__).resolve().parents[2] / "rules" / "examples" / "office.yaml"
 
 
 class Settings(BaseSettings):
@@ -156,9 +163,8 @@ class Settings(BaseSettings):
     @field_validator("backend")
     @classmethod
     def _known_backend(cls, value: str) -> str:
-        known = {"embedding", "transformers", "vllm", "http", "constant"}
-        if value not in known:
-            raise ValueError(f"unknown backend {value!r}; choose one of {', '.join(sorted(known))}")
+        if value not in BACKEND_NAMES:
+            raise ValueError(f"unknown backend {value!r}; choose one of {', '.join(sorted(BACKEND_NAMES))}")
         return value
 
     @property

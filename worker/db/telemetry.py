@@ -24,6 +24,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
+from worker.core.settings import QUEUES
 from worker.db.models import Action, ActionAttempt, Decision, Message, Score
 
 log = logging.getLogger(__name__)
@@ -139,8 +140,6 @@ def _action_metrics(session: Session) -> Iterator[Metric]:
 
 def queue_metrics(broker_url: str) -> Iterator[Metric]:
     """Celery queue lengths on a Redis broker (a Redis list per queue)."""
-    from worker.tasks.app import QUEUES
-
     depth = GaugeMetricFamily("mailroute_queue_depth", "Tasks waiting in the broker.", labels=["queue"])
     try:
         import redis

@@ -1,4 +1,4 @@
-"""Backtest and shadow mode: what a changed rule set would decide, measured before it goes live.
+"""Backtests: what a changed rule set would decide, measured before it goes live.
 
 :func:`backtest_stored` re-scores stored mail (classify's parse → score → ``rules.decide``, nothing
 written to the live decisions) with a new rule set and compares with what was decided: the live
@@ -15,20 +15,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rules import Decision as RuleDecision
-from rules import RuleSet, load_rule_set
-from worker.core.errors import InputError
+from rules import RuleSet
 from worker.db.models import Correction, Decision, Message
 from worker.evaluation.evaluate import LabeledMail, predict
-from worker.parsing.message import parse_message
-from worker.pipeline.route import route
+from worker.pipeline.shadow import record_shadow, route_raw
 from worker.scoring.base import Scorer
 
 REVIEWED = ("approved", "corrected")
@@ -85,18 +81,6 @@ class BacktestReport:
         }
 
 
-def _route_raw(
-    scorer: Scorer, rule_set: RuleSet, raws: Sequence[bytes], max_chars: int
-) -> list[tuple[RuleDecision, dict[str, float]]]:
-    parsed = [parse_message(raw, max_chars=max_chars) for raw in raws]
-    out = []
-    for routed in route(parsed, scorer, rule_set):
-        if routed.decision is None:
-            raise InputError(routed.error or "decision failed")
-        out.append((routed.decision, routed.scores))
-    return out
-
-
 def backtest_stored(
     session: Session,
     scorer: Scorer,
@@ -122,8 +106,8 @@ def backtest_stored(
         ).all()
         first_old = _first_reviews(session, chunk)
         raws = [raw for _, raw, _ in rows]
-        new = _route_raw(scorer, rule_set, raws, max_chars)
-        old = _route_raw(scorer, against, raws, max_chars) if against is not None else None
+        new = route_raw(scorer, rule_set, raws, max_chars)
+        old = route_raw(scorer, against, raws, max_chars) if against is not None else None
         for i, (message_id, _, live) in enumerate(rows):
             truth = tuple(live.labels) if live.review_state in REVIEWED else None
             if old is not None:
@@ -143,72 +127,6 @@ def _first_reviews(session: Session, ids: Sequence[int]) -> dict[int, list[str]]
     for message_id, old in session.execute(query.order_by(Correction.id)):
         found.setdefault(message_id, list(old or []))
     return found
-
-
-def record_shadow(
-    session: Session,
-    message_ids: Sequence[int],
-    decided: Sequence[tuple[RuleDecision, dict[str, float]]],
-    rule_set: RuleSet,
-    model_id: str,
-) -> None:
-    """Save shadow decisions (replacing earlier ones of these messages); never any action."""
-    if not message_ids:
-        return
-    session.execute(
-        delete(Decision).where(Decision.message_id.in_(list(message_ids)), Decision.mode == "shadow")
-    )
-    now = datetime.now(UTC)
-    rows = []
-    for message_id, (decision, scores) in zip(message_ids, decided, strict=True):
-        ranked = [*sorted(scores.values(), reverse=True), 0.0, 0.0]
-        rows.append(
-            {
-                "message_id": message_id,
-                "mode": "shadow",
-                "rule_set_name": rule_set.name,
-                "rule_set_hash": rule_set.digest,
-                "model_id": model_id,
-                "labels": list(decision.labels),
-                "needs_review": decision.needs_review,
-                "review_state": "none",
-                "reasons": list(decision.reasons),
-                "top_score": ranked[0],
-                "margin": ranked[0] - ranked[1],
-                "created_at": now,
-            }
-        )
-    session.execute(insert(Decision), rows)
-
-
-def shadow_batch(
-    session: Session, ids: Sequence[int], scorer: Scorer, rule_set: RuleSet, *, max_chars: int = 4000
-) -> int:
-    """Decide ``ids`` under a shadow rule set beside the live one (the pipeline calls this)."""
-    rows = session.execute(select(Message.id, Message.raw).where(Message.id.in_(list(ids)))).all()
-    decided = _route_raw(scorer, rule_set, [raw for _, raw in rows], max_chars)
-    record_shadow(session, [mid for mid, _ in rows], decided, rule_set, scorer.model_id)
-    return len(rows)
-
-
-def run_shadow(message_ids: Sequence[int], rules_path: Path) -> int:
-    """Decide freshly decided mails under the shadow rule set, in its own transaction.
-
-    A shadow failure is logged and never touches live routing.
-    """
-    from worker.db.session import session_scope
-    from worker.pipeline.runtime import get_runtime
-
-    runtime = get_runtime()
-    try:
-        shadow = load_rule_set(rules_path)
-        with session_scope() as session:
-            return shadow_batch(
-                session, message_ids, runtime.scorer, shadow, max_chars=runtime.settings.max_chars
-            )
-    except Exception:
-        log.exception("shadow rule set %s failed on %d mails", rules_path, len(message_ids))
-        return 0
 
 
 def backtest_labeled(

@@ -204,11 +204,10 @@ def simulate_review(
     review_share: float = 0.4,
 ) -> dict[str, Any]:
     """``mailroute eval --simulate-review N``: the learning curve up to N corrections per label."""
-    from worker.learning.memory import base_scorer
     from worker.scoring.backends.embedding import EmbeddingScorer
+    from worker.scoring.registry import mail_embedder
 
-    base = base_scorer(scorer)
-    embedder = base if isinstance(base, EmbeddingScorer) else EmbeddingScorer()
+    embedder = mail_embedder(scorer) or EmbeddingScorer()
     prep = prepare(mails, scorer, embedder, rule_set, max_chars=max_chars)
     points = learning_curve(
         prep,

@@ -22,10 +22,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from rules import RuleSet
 from worker.core.settings import Settings
 from worker.db.models import Correction, Decision, Message, Score
-from worker.learning.memory import Embedder, FewShotMemory, FewShotScorer, MemoryConfig, base_scorer
+from worker.learning.memory import Embedder, FewShotMemory, FewShotScorer, MemoryConfig
 from worker.learning.thresholds import LearnedThreshold, learn_thresholds
 from worker.parsing.message import parse_message
 from worker.scoring.base import Scorer
+from worker.scoring.registry import mail_embedder
 
 log = logging.getLogger(__name__)
 
@@ -169,8 +170,8 @@ def with_memory(scorer: Scorer, settings: Settings, rule_set: Callable[[], RuleS
     from worker.db.session import session_factory
     from worker.scoring.backends.embedding import EmbeddingScorer
 
-    base = base_scorer(scorer)
-    holder: list[Embedder] = [base] if isinstance(base, EmbeddingScorer) else []
+    base = mail_embedder(scorer)
+    holder: list[Embedder] = [base] if base is not None else []
     lock = threading.Lock()
 
     def embedder() -> Embedder:

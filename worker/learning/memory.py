@@ -28,6 +28,7 @@ import numpy as np
 
 from rules import RuleSet
 from worker.scoring.base import ScoreMatrix, Scorer, check_matrix
+from worker.scoring.registry import base_scorer, mail_embedder
 
 
 class Embedder(Protocol):
@@ -87,19 +88,12 @@ class FewShotMemory:
         return out
 
 
-def base_scorer(scorer: Any) -> Any:
-    """The backend under any wrappers (``.inner`` chains: cache, few-shot)."""
-    while hasattr(scorer, "inner"):
-        scorer = scorer.inner
-    return scorer
-
-
 def zero_shot_from_vectors(scorer: Scorer, vectors: np.ndarray, labels: Sequence[str]) -> np.ndarray | None:
     """The embedding backend's scores from mail vectors already computed (None for other backends)."""
-    from worker.scoring.backends.embedding import EmbeddingScorer, calibrate
+    from worker.scoring.backends.embedding import calibrate
 
-    base = base_scorer(scorer)
-    if not isinstance(base, EmbeddingScorer) or not len(vectors):
+    base = mail_embedder(scorer)
+    if base is None or not len(vectors):
         return None
     return check_matrix(calibrate(vectors @ base.label_vectors(labels).T), len(vectors), len(labels))
 

@@ -7,20 +7,21 @@ The rule set is re-read when its file changes, so a rule edit needs no restart.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rules import RuleSet
 from worker.core.settings import Settings, get_settings
-from worker.pipeline.rulesource import RuleSetSource, rule_set_source
+from worker.pipeline.rulesource import rule_set_source
 from worker.scoring.base import Scorer
-from worker.scoring.registry import create_scorer
+from worker.scoring.registry import create_scorer, learns_from_reviews
 
 
 @dataclass
 class Runtime:
     settings: Settings
     scorer: Scorer
-    rules: RuleSetSource
+    rules: Callable[[], RuleSet]  # a RuleSetSource in production; any provider in tests
 
     @property
     def rule_set(self) -> RuleSet:
@@ -60,7 +61,7 @@ def build_runtime(settings: Settings, *, scorer: Scorer | None = None) -> Runtim
 
 def _learning(runtime: Runtime) -> Runtime:
     """With ``settings.few_shot``, scores learn from reviewed mails (reloaded as corrections arrive)."""
-    if runtime.settings.few_shot and runtime.settings.backend != "constant":
+    if runtime.settings.few_shot and learns_from_reviews(runtime.settings.backend):
         from worker.learning.history import with_memory
 
         runtime.scorer = with_memory(runtime.scorer, runtime.settings, lambda: runtime.rule_set)

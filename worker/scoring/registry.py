@@ -7,11 +7,15 @@ module is cheap and a worker pays for the model it uses only.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from worker.core.errors import BackendError
-from worker.core.settings import Settings
+from worker.core.errors import BackendError, ConfigError
+from worker.core.settings import BACKEND_NAMES, Settings
 from worker.scoring.base import Scorer
 from worker.scoring.cache import CachedScorer
+
+if TYPE_CHECKING:
+    from worker.scoring.backends.embedding import EmbeddingScorer
 
 
 def _embedding(settings: Settings) -> Scorer:
@@ -55,6 +59,31 @@ BACKENDS: dict[str, Callable[[Settings], Scorer]] = {
 
 
 RERANKERS = {"transformers", "vllm", "http"}
+# Backends whose scores depend on the mail's content, so reviewed examples can teach them something.
+LEARNS_FROM_REVIEWS = {"embedding", *RERANKERS}
+
+if set(BACKENDS) != set(BACKEND_NAMES):  # a backend named in the settings but not wired, or the reverse
+    raise ConfigError(f"backend registry {sorted(BACKENDS)} does not match settings {sorted(BACKEND_NAMES)}")
+
+
+def learns_from_reviews(backend: str) -> bool:
+    """Whether few-shot memory and learned classifiers apply to ``backend``."""
+    return backend in LEARNS_FROM_REVIEWS
+
+
+def base_scorer(scorer: Any) -> Any:
+    """The backend under any wrappers (``.inner`` chains: cache, few-shot)."""
+    while hasattr(scorer, "inner"):
+        scorer = scorer.inner
+    return scorer
+
+
+def mail_embedder(scorer: Any) -> EmbeddingScorer | None:
+    """The embedding backend under ``scorer``'s wrappers, or None when the backend is another one."""
+    from worker.scoring.backends.embedding import EmbeddingScorer
+
+    base = base_scorer(scorer)
+    return base if isinstance(base, EmbeddingScorer) else None
 
 
 def create_scorer(settings: Settings, *, cached: bool = True, cascade_top_m: int | None = None) -> Scorer:

@@ -13,9 +13,7 @@ from celery import Celery
 from celery.signals import setup_logging, worker_process_init
 from kombu import Queue
 
-from worker.core.settings import get_settings
-
-QUEUES = ("classify", "actions", "webhooks")
+from worker.core.settings import QUEUES, get_settings
 
 
 def make_app() -> Celery:

@@ -10,11 +10,11 @@ from sqlalchemy.exc import OperationalError
 from worker.core.errors import TransientError
 from worker.db.models import Action, ActionStatus
 from worker.db.session import session_scope
-from worker.evaluation.backtest import run_shadow
 from worker.learning.history import learned_thresholds_for
 from worker.outbox.runner import run_action
 from worker.pipeline.classify import classify_batch, record_batch_failure
 from worker.pipeline.runtime import get_runtime
+from worker.pipeline.shadow import run_shadow
 from worker.tasks.app import app
 from worker.tasks.retry import TRANSIENT, TRANSIENT_OR_BACKEND, RoutedTask
 

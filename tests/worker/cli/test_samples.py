@@ -8,7 +8,7 @@ import pytest
 
 from worker.parsing.message import parse_message
 
-MAILBOX = Path(__file__).resolve().parents[2] / "samples" / "mailbox"
+MAILBOX = Path(__file__).resolve().parents[3] / "samples" / "mailbox"
 SAMPLES = sorted(MAILBOX.glob("*.eml"))
 
 

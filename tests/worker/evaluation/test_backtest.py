@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from rules import HeaderCondition, Policy, load_rule_set
 from tests.conftest import REPO
-from tests.worker.test_classify import FixedScorer, mail
+from tests.worker.pipeline.test_classify import FixedScorer, mail
 from worker.db.models import Action, Decision
 from worker.db.session import session_factory
 from worker.evaluation.backtest import backtest_stored

@@ -29,7 +29,7 @@ def test_learning_page(sqlite_url: str) -> None:
                 review.correct(session, mid, ["meeting notice"], "rita", rule_set=rules)
             else:
                 review.approve(session, mid, "rita", rule_set=rules)
-    runtime = Runtime(settings, ConstantScorer(), rules, 0.0)
+    runtime = Runtime(settings, ConstantScorer(), lambda: rules)
     app = create_app(settings, runtime_provider=lambda: runtime, rule_set_provider=lambda: rules)
     with TestClient(app, base_url="https://testserver") as client:
         assert client.get("/learning", follow_redirects=False).status_code == 303  # login first

@@ -17,7 +17,7 @@ from worker.core.errors import InputError
 from worker.evaluation import metrics
 from worker.evaluation.evaluate import load_eml_folder, load_enron_berkeley, load_labeled, sample
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 ENRON = REPO / ".." / "shared" / "datasets" / "enron-berkeley"
 
 RULES_YAML = """\

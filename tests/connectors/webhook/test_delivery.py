@@ -27,14 +27,8 @@ from worker.core.errors import ConfigError, InputError
 from worker.core.settings import get_settings
 from worker.db.models import Action, ActionAttempt, ActionStatus, Decision, Message, Score
 from worker.db.session import session_factory
-from worker.tasks.webhooks import (
-    MAX_RETRY_AFTER_S,
-    Delivery,
-    deliver,
-    deliver_webhook,
-    due_webhooks,
-    retry_delay,
-)
+from worker.tasks.retry import MAX_RETRY_AFTER_S, retry_delay
+from worker.tasks.webhooks import Delivery, deliver, deliver_webhook, due_webhooks
 
 SECRET = "s3cret-only-for-tests"
 ADMIN = "https://admin.example"
