@@ -1,1 +1,1 @@
-"""Mail sources and sinks: IMAP poller and actions, webhooks, local .eml/mbox/Maildir import."""
+"""Mail sources and sinks below the wiring layer: IMAP (poller, watcher, actions) and webhooks."""

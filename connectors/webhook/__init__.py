@@ -1,0 +1,1 @@
+"""Webhooks: endpoint configuration, the signed ``mailroute.webhook/v1`` payload and its delivery."""

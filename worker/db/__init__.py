@@ -1,1 +1,2 @@
-"""Database models and sessions."""
+"""The ledger: SQLAlchemy models (messages, scores, decisions, the action outbox, corrections,
+cursors, leases), sessions, and the Prometheus metrics read from it."""

@@ -1,1 +1,1 @@
-"""Routing that learns from reviews: learned thresholds, few-shot memory, simulation, backtests."""
+"""What routing learns from reviews: few-shot memory, learned thresholds, the reviewed history."""

@@ -1,0 +1,1 @@
+"""Step 5, review: a reviewer approves or corrects a decision; the outbox follows the new labels."""
