@@ -34,6 +34,8 @@ _ALIASES = {
 # Labels too weak to trust over valid UTF-8: non-ASCII bytes that form valid UTF-8 are UTF-8.
 _WEAK = frozenset({"ascii", "cp1252", "iso8859-15", "utf-8"})
 _ERRORS = "mailroute-cp1252"
+# Declared charsets whose broken bytes say nothing about the rest (a wrong label, not a stray byte).
+_NOT_LENIENT = ("utf-16", "utf-32", "utf-7")
 
 
 def _cp1252_fallback(err: UnicodeError) -> tuple[str, int]:
@@ -86,7 +88,8 @@ def decode_bytes(data: bytes, charset: str | None, *, truncated: bool = False) -
         text = _strict(data, codec, truncated=truncated)
         if text is not None:
             return text, warning
-        if codec not in _WEAK and _strict(data, "utf-8", truncated=truncated) is None:
+        lenient = codec not in _WEAK and not codec.startswith(_NOT_LENIENT)
+        if lenient and _strict(data, "utf-8", truncated=truncated) is None:
             repaired = _lenient(data, codec, truncated=truncated)
             if repaired is not None:
                 return repaired, f"content is not valid {charset}; undecodable bytes replaced"
