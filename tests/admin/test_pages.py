@@ -91,7 +91,8 @@ def test_hostile_filter_values_return_normally(client: TestClient, app: FastAPI,
     for value in HOSTILE:
         for name in ("account", "category", "q", "since", "until", "state", "sort", "page"):
             response = client.get(path, params={name: value})
-            assert response.status_code == 200, (path, name, value, response.text[:200])
+            expected = 400 if "\x00" in value else 200  # no query can hold a NUL: refused up front
+            assert response.status_code == expected, (path, name, value, response.text[:200])
     assert "Quarterly numbers" in client.get(path).text  # the table is still there
 
 

@@ -56,6 +56,7 @@ def test_every_bad_mail_ends_decided_or_failed_with_an_error(sqlite_url: str) ->
     with sessions() as session:
         rows = session.execute(select(Message.id, Message.status, Message.error)).all()
         decided = set(session.scalars(select(Decision.message_id)))
+    assert len(rows) >= 200, f"only {len(rows)} bad mails were stored"
     assert len(rows) == len(names)
     for id_, status, error in rows:
         ok = (status == MessageStatus.DECIDED and id_ in decided) or (
@@ -68,7 +69,10 @@ def test_every_bad_mail_ends_decided_or_failed_with_an_error(sqlite_url: str) ->
 
 @pytest.mark.parametrize("max_chars", [4000])
 def test_parse_never_raises_and_bounds_its_text(max_chars: int) -> None:
+    seen = 0
     for name, raw in bad_mails(heavy=False):
+        seen += 1
         parsed = parse_message(raw, max_chars=max_chars)
         assert len(parsed.text) <= max_chars + 16, name
         assert "\x00" not in parsed.scoring_text, name
+    assert seen >= 200, f"the corpus yielded {seen} mails"

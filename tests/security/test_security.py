@@ -106,7 +106,8 @@ def test_sql_injection_in_every_filter_field_is_inert(app: FastAPI, client: Test
         for path in ("/decisions", "/review", "/api/decisions", "/api/review", "/decisions.csv"):
             started = time.monotonic()
             response = client.get(path, params={field: payload})
-            assert response.status_code in (200, 422), (path, field, payload, response.status_code)
+            expected = (400,) if "\x00" in payload else (200, 422)  # a NUL is refused up front
+            assert response.status_code in expected, (path, field, payload, response.status_code)
             assert time.monotonic() - started < 3
             assert "Traceback" not in response.text and "sqlalchemy" not in response.text.lower()
     assert client.get("/api/decisions").json()["total"] == 1  # the table is still there, still one row

@@ -27,7 +27,9 @@ def demo_command(
     from worker.core.settings import get_settings
 
     get_settings.cache_clear()
+    from rules import load_rule_set
     from worker.cli.db import upgrade
+    from worker.cli.demo_receiver import local_receiver
     from worker.db.models import Decision, Message
     from worker.db.session import session_factory
     from worker.store.ingest import ingest_path
@@ -36,7 +38,10 @@ def demo_command(
     upgrade(url=url)
     console = Console(width=max(Console().width, 110))  # a readable table in CI logs and pipes too
     console.print(f"loading the model and routing {mailbox} …")
-    result = ingest_path(session_factory(url), mailbox, account="demo", enqueue=enqueue_classify)
+    with local_receiver(load_rule_set(get_settings().rules_path)) as receiver:
+        get_settings.cache_clear()  # the receiver's webhooks file
+        result = ingest_path(session_factory(url), mailbox, account="demo", enqueue=enqueue_classify)
+    get_settings.cache_clear()
     table = Table(title="mailroute demo — decisions")
     table.add_column("id", justify="right")
     table.add_column("subject", no_wrap=True, overflow="ellipsis", max_width=48)
@@ -60,6 +65,11 @@ def demo_command(
         f"{len(rows)} decisions ({result.stored} new mails, {result.duplicates} already known) "
         f"saved to {database.resolve()}"
     )
+    if receiver.names:
+        console.print(
+            f"{len(receiver.received)} webhook deliveries to a local receiver on 127.0.0.1 "
+            f"(endpoints {', '.join(receiver.names)}; a deployment sets MAILROUTE_WEBHOOKS_FILE)"
+        )
 
 
 def register(app: typer.Typer) -> None:

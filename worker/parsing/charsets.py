@@ -18,9 +18,24 @@ _SUPERSETS = {
     "big5": "big5hkscs",
     "iso8859-1": "cp1252",  # as browsers do (WHATWG): "latin-1" mail is nearly always Windows-1252
 }
+# Labels mail clients write that Python's codec registry does not know (WHATWG and Outlook names).
+_ALIASES = {
+    "chinesebig5": "big5",
+    "cn-big5": "big5",
+    "x-x-big5": "big5",
+    "gb2312_charset": "gb2312",
+    "gb_2312-80": "gb2312",
+    "x-gbk": "gbk",
+    "x-sjis": "shift_jis",
+    "windows-874": "cp874",
+    "x-mac-chinesesimp": "gb2312",
+    "x-mac-chinesetrad": "big5",
+}
 # Labels too weak to trust over valid UTF-8: non-ASCII bytes that form valid UTF-8 are UTF-8.
 _WEAK = frozenset({"ascii", "cp1252", "iso8859-15", "utf-8"})
 _ERRORS = "mailroute-cp1252"
+# Declared charsets whose broken bytes say nothing about the rest (a wrong label, not a stray byte).
+_NOT_LENIENT = ("utf-16", "utf-32", "utf-7")
 
 
 def _cp1252_fallback(err: UnicodeError) -> tuple[str, int]:
@@ -38,6 +53,7 @@ def normalize_charset(charset: str | None) -> str | None:
     if not charset:
         return None
     label = charset.strip().strip("\"'").split("*", 1)[0].lower()  # RFC 2231 "utf-8*en" language tail
+    label = _ALIASES.get(label, label)
     try:
         info = codecs.lookup(label)
     except (LookupError, ValueError):
@@ -50,6 +66,8 @@ def normalize_charset(charset: str | None) -> str | None:
 def decode_bytes(data: bytes, charset: str | None, *, truncated: bool = False) -> tuple[str, str | None]:
     """Decode ``data`` as ``charset``, then UTF-8, then Windows-1252 byte by byte; never raises.
 
+    A declared charset that is not UTF-8 in disguise wins over the fallbacks even when some bytes do not
+    fit it: one stray byte in a gb2312 or big5 body costs one U+FFFD, not the whole text.
     Returns the text and a human-readable warning when the declared charset was unknown or wrong.
     ``truncated`` says the bytes were cut by a size cap, so a multibyte character split at the very end
     is dropped instead of being blamed on the charset.
@@ -70,9 +88,34 @@ def decode_bytes(data: bytes, charset: str | None, *, truncated: bool = False) -
         text = _strict(data, codec, truncated=truncated)
         if text is not None:
             return text, warning
+        lenient = codec not in _WEAK and not codec.startswith(_NOT_LENIENT)
+        if lenient and _strict(data, "utf-8", truncated=truncated) is None:
+            repaired = _lenient(data, codec, truncated=truncated)
+            if repaired is not None:
+                return repaired, f"content is not valid {charset}; undecodable bytes replaced"
     if warning is None:
         warning = f"content is not valid {charset or 'UTF-8'}; repaired as UTF-8/Windows-1252"
     return data.decode("utf-8", _ERRORS), warning
+
+
+def _lenient(data: bytes, codec: str, *, truncated: bool) -> str | None:
+    """Decode as ``codec`` with U+FFFD for bytes that do not fit; None when the codec cannot decode."""
+    if truncated:  # a character cut at the end by the size cap is dropped, not replaced
+        data = data[: len(data) - _cut_tail(data, codec)]
+    try:
+        return data.decode(codec, "replace")
+    except (LookupError, ValueError):
+        return None
+
+
+def _cut_tail(data: bytes, codec: str) -> int:
+    """How many trailing bytes (0-3) form an incomplete character of ``codec``."""
+    decoder = codecs.getincrementaldecoder(codec)("replace")
+    try:
+        decoder.decode(data, final=False)
+        return len(decoder.getstate()[0])
+    except (LookupError, ValueError):
+        return 0
 
 
 def _strict(data: bytes, codec: str, *, truncated: bool) -> str | None:

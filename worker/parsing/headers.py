@@ -23,12 +23,20 @@ _ENCODED_WORD_RE = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 _ANGLE_RE = re.compile(r"<([^<>\s]+)>")
 
 
-def decode_raw(value: str) -> tuple[str, list[str]]:
-    """Decode one raw header value (RFC 2047 words, raw 8-bit bytes); returns text and warnings."""
+def decode_raw(value: str, *, charset: str | None = None) -> tuple[str, list[str]]:
+    """Decode one raw header value (RFC 2047 words, raw 8-bit bytes); returns text and warnings.
+
+    Raw 8-bit bytes are UTF-8 when they form valid UTF-8 (RFC 6532), else read in ``charset``: the
+    body's declared charset, which is what the sender's client wrote its headers in too.
+    """
     warnings: list[str] = []
     if not value.isascii():  # raw 8-bit bytes arrive as surrogate escapes
-        value, warning = decode_bytes(value.encode("utf-8", "surrogateescape"), None)
-        warnings += [f"8-bit header: {warning}"] if warning else []
+        data = value.encode("utf-8", "surrogateescape")
+        try:
+            value = data.decode("utf-8")
+        except UnicodeDecodeError:
+            value, warning = decode_bytes(data, charset)
+            warnings += [f"8-bit header: {warning}"] if warning else []
     pieces: list[str] = []
     pending: tuple[str, bytearray] | None = None  # charset and bytes of adjacent encoded words
     position = 0

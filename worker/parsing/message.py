@@ -31,7 +31,7 @@ from worker.parsing.headers import (
     parse_list_id,
     parse_message_id,
 )
-from worker.parsing.mimeparts import TEXT_MAX_BYTES, Attachment, walk_parts
+from worker.parsing.mimeparts import TEXT_MAX_BYTES, Attachment, body_charset, walk_parts
 from worker.parsing.quotes import clean_for_scoring
 from worker.parsing.sanitize import (
     apply_budget,
@@ -116,8 +116,9 @@ def _parse(raw: bytes, max_chars: int, warnings: list[str], *, headers_only: boo
     if not _MAIL_HEADERS.intersection(values):
         warnings.append("no mail headers found: input may not be an RFC 822 message")
     headers: dict[str, str] = {}
+    charset = body_charset(msg)
     for name, value in list(values.items())[:MAX_HEADERS]:
-        text, problems = decode_raw(value)
+        text, problems = decode_raw(value, charset=charset)
         headers[clean_line(name)] = text
         warnings.extend(problems)
     warnings.extend(f"mail defect: {type(d).__name__}" for d in msg.defects)

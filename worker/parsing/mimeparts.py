@@ -9,6 +9,7 @@ body yields its head, which is all scoring and storage need.
 from __future__ import annotations
 
 import binascii
+import re
 from dataclasses import dataclass
 from email.message import Message
 
@@ -23,6 +24,11 @@ TEXT_MAX_BYTES = 1_000_000
 BODY_MAX_CHARS = 1_000_000
 FORWARD_MARKER = "---------- Forwarded message ----------"
 _BODY_TYPES = ("text/plain", "text/html")
+_CHARSET_RE = re.compile(r"(?i)\bcharset\s*=\s*[\"']?([^\s\"';]+)")
+_HTML_START_RE = re.compile(
+    r"(?i)^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html[\s>]|head[\s>]|body[\s>])", re.S
+)
+CHARSET_SCAN_PARTS = 64  # parts looked at for the body's charset (hostile mail has thousands)
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,7 @@ def walk_parts(msg: Message, warnings: list[str]) -> tuple[list[str], list[Attac
             _warn_once(warnings, f"MIME parts nested deeper than {MAX_DEPTH} levels were skipped")
             continue
         try:
-            ctype = part.get_content_type()
+            ctype = content_type(part)
             payload = part.get_payload()
             if isinstance(payload, list):  # multipart/* and message/rfc822 (policy.default)
                 children = [child for child in payload if isinstance(child, Message)]
@@ -58,7 +64,8 @@ def walk_parts(msg: Message, warnings: list[str]) -> tuple[list[str], list[Attac
                 continue
             disposition = part.get_content_disposition()
             filename = part.get_filename()
-            is_body = not filename and disposition != "attachment"
+            # "inline; filename=body.html" is how some clients send the body itself
+            is_body = disposition != "attachment" and (not filename or disposition == "inline")
             if is_body and (ctype in _BODY_TYPES or ctype.split("/")[0] in ("multipart", "message")):
                 if body_chars >= BODY_MAX_CHARS:
                     _warn_once(warnings, f"body text beyond {BODY_MAX_CHARS} characters was dropped")
@@ -76,7 +83,7 @@ def walk_parts(msg: Message, warnings: list[str]) -> tuple[list[str], list[Attac
 
 def decode_text(part: Message, warnings: list[str]) -> str:
     """The readable text of a leaf part: transfer-decoded, charset-repaired, HTML rendered, capped."""
-    ctype = part.get_content_type()
+    ctype = content_type(part)
     limit = HTML_MAX_CHARS if ctype == "text/html" else TEXT_MAX_BYTES
     raw = part.get_payload()
     head, _tail, elided = split_elision(raw) if isinstance(raw, str) else ("", "", 0)
@@ -89,10 +96,40 @@ def decode_text(part: Message, warnings: list[str]) -> str:
     truncated = elided > 0 or len(data) > limit
     if truncated:
         _warn_once(warnings, f"{ctype} part over {limit} bytes: only its head was read")
-    text, warning = decode_bytes(data[:limit], part.get_content_charset(), truncated=truncated)
+    text, warning = decode_bytes(data[:limit], content_charset(part), truncated=truncated)
     if warning:
         warnings.append(warning)
+    if ctype == "text/plain" and part.get("content-type") is None and _HTML_START_RE.match(text):
+        ctype = "text/html"  # no Content-Type at all, but an HTML document: render it, never score tags
     return html_to_text(text) if ctype == "text/html" else text
+
+
+def content_type(part: Message) -> str:
+    """The part's media type, lower-case; ``TEXT/PLAIN charset=US-ASCII`` (no ``;``) is ``text/plain``."""
+    ctype = part.get_content_type()
+    return ctype.split()[0] if ctype.split() else ctype
+
+
+def content_charset(part: Message) -> str | None:
+    """The declared charset; also found when the ``;`` before ``charset=`` is missing."""
+    charset = part.get_content_charset()
+    if charset is None:
+        match = _CHARSET_RE.search(str(part.get("content-type", "")))
+        charset = match.group(1).lower() if match else None
+    return charset
+
+
+def body_charset(msg: Message) -> str | None:
+    """The charset of the first text part that declares one (raw 8-bit headers are most likely in it)."""
+    stack, seen = [msg], 0
+    while stack and seen < CHARSET_SCAN_PARTS:
+        part, seen = stack.pop(), seen + 1
+        payload = part.get_payload()
+        if isinstance(payload, list):
+            stack.extend(child for child in reversed(payload) if isinstance(child, Message))
+        elif content_type(part).startswith("text/") and (charset := content_charset(part)):
+            return charset
+    return None
 
 
 def encoded_size(part: Message) -> int:
@@ -112,8 +149,8 @@ def encoded_size(part: Message) -> int:
 
 def _choose_alternative(children: list[Message]) -> list[Message]:
     """text/plain when it says something, else the richest other version (HTML, multipart/related)."""
-    plain = [c for c in children if c.get_content_type() == "text/plain"]
-    others = [c for c in children if c.get_content_type() != "text/plain"]
+    plain = [c for c in children if content_type(c) == "text/plain"]
+    others = [c for c in children if content_type(c) != "text/plain"]
     if plain and (not others or _has_text(plain[0])):
         return plain[:1]
     return others[-1:] if others else children[:1]
@@ -129,10 +166,10 @@ def _has_text(part: Message) -> bool:
 def _forward_header(inner: Message, warnings: list[str]) -> str:
     """The header block mail clients write above a forwarded message, for an attached message/rfc822."""
     values = header_values(inner)
-    lines = [FORWARD_MARKER]
+    lines, charset = [FORWARD_MARKER], body_charset(inner)
     for name in ("from", "date", "subject", "to"):
         if name in values:
-            text, problems = decode_raw(values[name])
+            text, problems = decode_raw(values[name], charset=charset)
             warnings.extend(problems)
             lines.append(f"{name.capitalize()}: {text}")
     return "\n".join(lines) + "\n"

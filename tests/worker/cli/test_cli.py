@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -90,3 +91,7 @@ def test_demo_prints_a_decision_for_every_sample(tmp_path: Path) -> None:
     out = done.stdout.decode()
     n = len(list(SAMPLES.glob("*.eml")))
     assert f"{n} decisions" in out and str(tmp_path / "demo.db") in out.replace("\n", "")
+    with sqlite3.connect(tmp_path / "demo.db") as conn:
+        dead = conn.execute("SELECT kind, target FROM actions WHERE status IN ('dead', 'failed')").fetchall()
+        webhooks = conn.execute("SELECT status FROM actions WHERE kind = 'webhook'").fetchall()
+    assert dead == [] and webhooks and set(webhooks) == {("done",)}, (dead, webhooks)
