@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from tests.chaos.conftest import audit, chaos_mail, producer, use_env, worker_env
+from tests.chaos.conftest import chaos_mail, producer, use_env, worker_env
 from tests.chaos.services import PrivateRedis, kill_group, start_worker, wait_for
 from worker.db.models import Decision
 from worker.db.session import session_factory
