@@ -37,7 +37,7 @@ def install() -> None:
         return
     original = kombu_redis.Channel._connparams
 
-    def _connparams(self: Any, *, asynchronous: bool = False) -> Any:
+    def _connparams(self: Any, asynchronous: bool = False) -> Any:  # noqa: FBT001,FBT002 - kombu's signature
         if getattr(self.connection, "client", None) is None:
             log.warning("broker connection already closed; unacknowledged tasks stay for redelivery")
             raise kombu_redis.redis.exceptions.ConnectionError("broker transport closed")
