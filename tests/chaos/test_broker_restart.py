@@ -5,16 +5,19 @@ non-persistent Redis lost is re-queued within about a minute (the lost-work watc
 from __future__ import annotations
 
 import signal
+import threading
 import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from tests.chaos.conftest import chaos_mail, producer, use_env, worker_env
+from tests.chaos.conftest import audit, chaos_mail, producer, use_env, worker_env
+from tests.chaos.test_worker_faults import check_ledger, hook  # noqa: F401 - the receiver fixture
 from tests.chaos.services import PrivateRedis, kill_group, start_worker, wait_for
 from worker.db.models import Decision
 from worker.db.session import session_factory
+from tests.connectors.receiver import Receiver
 from worker.store.messages import Origin, store_messages
 
 pytestmark = [pytest.mark.chaos, pytest.mark.integration, pytest.mark.timeout(300)]
@@ -56,3 +59,55 @@ def test_worker_holding_a_countdown_task_survives_a_redis_restart(
     assert "Unrecoverable error" not in text, text[-4000:]
     assert text.count(f"[{task_id}] succeeded") == 1, text[-4000:]
     assert decisions(postgres_url, ids) == 1
+
+
+def test_work_lost_with_redis_is_requeued_within_90_s(
+    postgres_url: str,
+    private_redis: PrivateRedis,
+    hook: Receiver,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from worker.db.session import session_scope
+    from worker.tasks.lostwork import CHECK_EVERY_S, LostWorkWatch, redis_client
+
+    n = 64
+    env = worker_env(
+        postgres_url, private_redis.url, tmp_path, hook_url=hook.url, MAILROUTE_CONSTANT_DELAY_MS="200"
+    )
+    use_env(monkeypatch, env)
+    ids = store(postgres_url, n, "lost")
+    app = producer()
+    for start in range(0, n, 8):
+        app.send_task("mailroute.classify", args=[ids[start : start + 8]], queue="classify")
+    watch = LostWorkWatch(redis_client(private_redis.url))
+    stop = threading.Event()
+
+    def poller_loop() -> None:  # what `mailroute poll` runs between its watchers, every CHECK_EVERY_S
+        while not stop.wait(CHECK_EVERY_S):
+            watch.check(lambda: session_scope(postgres_url), batch_size=8)
+
+    watch.check(lambda: session_scope(postgres_url))  # remembers the broker's run_id; queue not empty
+    loop = threading.Thread(target=poller_loop, daemon=True)
+    loop.start()
+    log = tmp_path / "worker.log"
+    proc = start_worker(env, log)
+    try:
+        assert wait_for(lambda: decisions(postgres_url, ids) > 0, 90, 0.1), log.read_text()[-3000:]
+        private_redis.restart(down_s=1.0)  # no persistence: every queued task is gone
+        lost_at = time.monotonic()
+        assert decisions(postgres_url, ids) < n, "the restart should have dropped queued work"
+
+        def finished() -> bool:
+            result = audit(postgres_url)
+            return result.decided >= n and not result.stuck
+
+        assert wait_for(finished, 90, 0.5), audit(postgres_url).summary()
+        elapsed = time.monotonic() - lost_at
+        wait_for(lambda: len(hook.requests) >= n, 10, 0.2)
+        assert proc.poll() is None, "the worker must survive the broker restart"
+    finally:
+        stop.set()
+        kill_group(proc, signal.SIGTERM)
+    assert elapsed < 90
+    check_ledger(postgres_url, n, hook)
