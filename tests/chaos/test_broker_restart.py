@@ -7,20 +7,27 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from tests.chaos.conftest import audit, chaos_mail, producer, use_env, worker_env
-from tests.chaos.test_worker_faults import check_ledger, hook  # noqa: F401 - the receiver fixture
 from tests.chaos.services import PrivateRedis, kill_group, start_worker, wait_for
+from tests.chaos.test_worker_faults import check_ledger
+from tests.connectors.receiver import Receiver, Reply, receiver
 from worker.db.models import Decision
 from worker.db.session import session_factory
-from tests.connectors.receiver import Receiver
 from worker.store.messages import Origin, store_messages
 
 pytestmark = [pytest.mark.chaos, pytest.mark.integration, pytest.mark.timeout(300)]
+
+
+@pytest.fixture
+def hook() -> Iterator[Receiver]:
+    with receiver(Reply(200)) as server:
+        yield server
 
 
 def store(db: str, n: int, tag: str) -> list[int]:
