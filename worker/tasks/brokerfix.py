@@ -43,5 +43,5 @@ def install() -> None:
             raise kombu_redis.redis.exceptions.ConnectionError("broker transport closed")
         return original(self, asynchronous=asynchronous)
 
-    kombu_redis.Channel._connparams = _connparams
+    kombu_redis.Channel._connparams = _connparams  # type: ignore[method-assign]
     _installed = True
