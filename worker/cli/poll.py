@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -101,6 +102,7 @@ def run_watchers(accounts: list[Account], settings: Settings, enqueue: Callable[
     threads = [threading.Thread(target=w.run, name=f"poll:{w.account.name}/{w.folder}") for w in watchers]
     for thread in threads:
         thread.start()
+    stop_on_sigterm(stop)
     typer.echo(f"watching {len(watchers)} folder(s) of {len(accounts)} account(s); Ctrl-C to stop")
     watch = lost_work_watch(settings)
     last_sweep = time.monotonic()
@@ -117,9 +119,19 @@ def run_watchers(accounts: list[Account], settings: Settings, enqueue: Callable[
     except KeyboardInterrupt:
         typer.echo("stopping")
     finally:
+        log.info("stopping %d watcher(s); their folder leases are released", len(watchers))
         stop.set()
         for thread in threads:
             thread.join(timeout=30)
+
+
+def stop_on_sigterm(stop: threading.Event) -> None:
+    """SIGTERM (docker stop, systemd, Kubernetes) stops the watchers like Ctrl-C: each releases its
+    folder lease at once, so a replacement poller takes over without waiting for the lease to expire."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # signal handlers can only be installed from the main thread (e.g. in tests)
+
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())  # no logging inside a handler
 
 
 def lost_work_watch(settings: Settings) -> LostWorkWatch | None:
