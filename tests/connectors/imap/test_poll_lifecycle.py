@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.chaos.services import kill_group, wait_for
+from tests.conftest import REPO
 from tests.connectors.conftest import append, make_mail, write_accounts
 from tests.connectors.dovecot import Dovecot
-from tests.conftest import REPO
 from worker.db.models import Decision, Lease
 from worker.db.session import session_factory
 
