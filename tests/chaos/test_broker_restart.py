@@ -116,5 +116,6 @@ def test_work_lost_with_redis_is_requeued_within_90_s(
     finally:
         stop.set()
         kill_group(proc, signal.SIGTERM)
+    print(f"lost work settled {elapsed:.1f} s after the broker restart")
     assert elapsed < 90
     check_ledger(postgres_url, n, hook)
