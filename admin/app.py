@@ -68,12 +68,20 @@ def _default_enqueue(action_ids: Sequence[int]) -> None:
     enqueue_actions(action_ids)
 
 
+def _rules_error(request: Request) -> str | None:
+    """The banner's text: why the rules file on disk is not the one routing (None when it loads)."""
+    from admin.ops import rules_error
+
+    return rules_error(request.app.state)
+
+
 def templates() -> Jinja2Templates:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined
     )
     env.globals["csrf_token"] = csrf.request_token
     env.globals["urlencode"] = urlencode
+    env.globals["rules_error"] = _rules_error
     env.filters["dt"] = lambda value: value.strftime("%Y-%m-%d %H:%M") if isinstance(value, datetime) else "–"
     env.filters["review_reason"] = lambda reasons: next(
         (r for r in reasons or [] if "review" in r), (reasons or [""])[-1]

@@ -21,6 +21,16 @@ from worker.db.telemetry import build_registry
 router = APIRouter(include_in_schema=False)
 
 
+def rules_error(state: Any) -> str | None:
+    """Why the live rules file is not the one routing (re-read now), or None when it loads."""
+    source = state.rule_set
+    try:
+        source()
+    except Exception as e:  # no good version at all: the file's own error
+        return str(e)
+    return getattr(source, "error", None)
+
+
 def check_database(request: Request) -> dict[str, Any]:
     started = time.perf_counter()
     try:
@@ -73,5 +83,7 @@ def healthz(request: Request, require_model: bool = False) -> Response:  # noqa:
 def metrics(request: Request) -> Response:
     state = request.app.state
     if not hasattr(state, "metrics_registry"):
-        state.metrics_registry = build_registry(state.session_factory, state.settings.broker_url)
+        state.metrics_registry = build_registry(
+            state.session_factory, state.settings.broker_url, rules_error=lambda: rules_error(state)
+        )
     return Response(generate_latest(state.metrics_registry), media_type=CONTENT_TYPE_LATEST)

@@ -21,12 +21,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.imap.accounts import Account
 from connectors.imap.client import close, connect, is_transient
-from connectors.imap.lease import FolderLease
+from connectors.imap.lease import FolderLease, LeaseHeartbeat
 from connectors.imap.poller import Enqueue, FolderConfig, poll_folder_once
 from worker.core.errors import ConnectorError
 from worker.core.settings import Settings
 
 log = logging.getLogger(__name__)
+STALL_S = 120.0  # a watcher with no progress this long is stuck: its heartbeat stops renewing the lease
 
 
 class LeaseLostError(ConnectorError):
@@ -101,6 +102,8 @@ class FolderWatcher:
         self._lost = False
 
     def run(self) -> None:
+        heartbeat = LeaseHeartbeat(self.lease, alive=lambda: time.monotonic() - self._renewed < STALL_S)
+        heartbeat.start()
         try:
             while not self.stop.is_set():
                 if not self.lease.acquire():
@@ -114,6 +117,7 @@ class FolderWatcher:
                         raise
                     self.on_error(e)
         finally:
+            heartbeat.stop()
             self.lease.release()
 
     def on_error(self, error: Exception) -> None:
@@ -161,12 +165,13 @@ class FolderWatcher:
             close(client)
 
     def renew(self) -> None:
-        """Renew the lease when a third of its time has passed; raise if it was lost."""
-        if time.monotonic() - self._renewed < self.lease.renew_every_s:
+        """Mark progress (the heartbeat renews while there is some) and make sure the lease is still
+        fresh before the next IMAP command; raise if it was lost."""
+        self._renewed = time.monotonic()
+        if self.lease.fresh:
             return
         if not self.lease.acquire():
             raise LeaseLostError(f"{self.account.name}/{self.folder}: lease taken over by another poller")
-        self._renewed = time.monotonic()
 
     def wait_interval(self) -> None:
         deadline = time.monotonic() + self.settings.poll_interval_s

@@ -220,6 +220,16 @@ def private_redis() -> Iterator[PrivateRedis]:
 
 
 @pytest.fixture
+def persistent_redis() -> Iterator[PrivateRedis]:
+    """A private Redis with an append-only file, like docker-compose's: a restart keeps the queues."""
+    require_service(PrivateRedis.available(), "redis-server")
+    server = PrivateRedis(persistent=True)
+    server.start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
 def private_postgres() -> Iterator[PrivatePostgres]:
     require_service(PrivatePostgres.available(), "Postgres binaries (initdb, pg_ctl)")
     server = PrivatePostgres()

@@ -47,11 +47,16 @@ def listening(port: int) -> bool:
 
 
 class PrivateRedis:
-    """``redis-server`` on a free port without persistence: ``restart()`` empties it."""
+    """``redis-server`` on a free port without persistence: ``restart()`` empties it.
 
-    def __init__(self) -> None:
+    ``persistent=True`` keeps an append-only file (fsync'd on every write, like docker-compose's AOF
+    Redis), so a restart — even a kill -9 — keeps the queues and the unacknowledged tasks.
+    """
+
+    def __init__(self, *, persistent: bool = False) -> None:
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
+        self.dir = Path(tempfile.mkdtemp(prefix="mailroute-redis-")) if persistent else None
 
     @staticmethod
     def available() -> bool:
@@ -71,8 +76,11 @@ class PrivateRedis:
                 "127.0.0.1",
                 "--save",
                 "",
-                "--appendonly",
-                "no",
+                *(
+                    ["--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.dir)]
+                    if self.dir
+                    else ["--appendonly", "no"]
+                ),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -87,6 +95,16 @@ class PrivateRedis:
                 self.process.kill()  # SIGKILL: the queue is gone, as after a crash
             self.process.wait(timeout=10)
             self.process = None
+
+    def cleanup(self) -> None:
+        self.stop()
+        if self.dir is not None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def run_id(self) -> str:
+        import redis
+
+        return str(redis.Redis.from_url(self.url, socket_timeout=2).info("server")["run_id"])
 
     def restart(self, *, down_s: float = 0.5) -> None:
         self.stop()

@@ -1,4 +1,5 @@
-"""``mailroute healthcheck poller``: a container probe for the IMAP poller (exit 0 healthy, 1 not).
+"""``mailroute healthcheck poller``: a container probe for the IMAP poller (exit 0 healthy, 1 not);
+``mailroute healthcheck rules``: does the live rules file load (exit 1 while workers fall back).
 
 The poller serves no port, but its folder leases are a heartbeat: each watcher renews its lease every
 ``LEASE_TTL_S/3`` while it is connected, and a lease's owner starts with the host name. So the poller
@@ -46,6 +47,23 @@ def poller_command(
         typer.echo("unhealthy: this poller holds no folder lease", err=True)
         raise typer.Exit(1)
     typer.echo(f"healthy: {held} folder lease(s) held")
+
+
+@health_app.command("rules")
+def rules_command() -> None:
+    """Exit 0 when the live rules file loads; 1 (one line saying why) while routing goes on with the
+    last good rule set — a probe for monitoring, not for restarting workers (they keep routing)."""
+    from rules import load_rule_set
+    from worker.core.errors import RuleSetError
+    from worker.core.settings import get_settings
+
+    path = get_settings().rules_path
+    try:
+        rule_set = load_rule_set(path)
+    except RuleSetError as e:
+        typer.echo(f"unhealthy: rules file {path} does not load; workers route with the last good set: {e}")
+        raise typer.Exit(1) from None
+    typer.echo(f"healthy: rules file {path} loads ({len(rule_set.categories)} categories)")
 
 
 def register(app: typer.Typer) -> None:

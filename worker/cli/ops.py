@@ -11,11 +11,19 @@ from worker.db.session import session_scope
 
 
 def requeue_command(
-    older_than: float = typer.Option(300.0, help="Only work older than this many seconds."),
+    older_than: float | None = typer.Option(
+        None,
+        help="Only work older than this many seconds (default: 0 when the broker's queues are empty, "
+        "as after a broker loss, else 300).",
+    ),
 ) -> None:
     """Queue again the mails and actions a crash or a lost task left unfinished."""
+    from worker.core.settings import get_settings
+    from worker.tasks.lostwork import queues_empty
     from worker.tasks.sweeper import sweep
 
+    if older_than is None:
+        older_than = 0.0 if queues_empty(get_settings().broker_url) else 300.0
     with session_scope() as session:
         stale = sweep(session, older_than_s=older_than)
     typer.echo(f"re-queued {len(stale.message_ids)} mails and {len(stale.action_ids)} actions")

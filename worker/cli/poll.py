@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import signal
 import threading
+import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import typer
 from tqdm import tqdm
@@ -18,6 +21,9 @@ from worker.cli.common import quiet_libraries
 from worker.core.errors import ConfigError
 from worker.core.settings import Settings, get_settings
 from worker.db.session import session_factory, session_scope
+
+if TYPE_CHECKING:
+    from worker.tasks.lostwork import LostWorkWatch
 
 log = logging.getLogger(__name__)
 SWEEP_EVERY_S = 60.0
@@ -82,6 +88,7 @@ def poll_once(accounts: list[Account], settings: Settings, enqueue: Callable[[li
 
 def run_watchers(accounts: list[Account], settings: Settings, enqueue: Callable[[list[int]], None]) -> None:
     """One thread per (account, folder) until Ctrl-C; re-queues stale work every minute."""
+    from worker.tasks.lostwork import CHECK_EVERY_S
     from worker.tasks.sweeper import sweep
 
     stop, sessions = threading.Event(), session_factory()
@@ -95,19 +102,44 @@ def run_watchers(accounts: list[Account], settings: Settings, enqueue: Callable[
     threads = [threading.Thread(target=w.run, name=f"poll:{w.account.name}/{w.folder}") for w in watchers]
     for thread in threads:
         thread.start()
+    stop_on_sigterm(stop)
     typer.echo(f"watching {len(watchers)} folder(s) of {len(accounts)} account(s); Ctrl-C to stop")
+    watch = lost_work_watch(settings)
+    last_sweep = time.monotonic()
     try:
         while any(t.is_alive() for t in threads):
-            if stop.wait(SWEEP_EVERY_S):
+            if stop.wait(CHECK_EVERY_S if watch else SWEEP_EVERY_S):
                 break
-            with session_scope() as db:
-                sweep(db, batch_size=settings.batch_size)
+            if watch is not None:  # the broker lost work (restart, empty queues): re-queue it now
+                watch.check(session_scope, batch_size=settings.batch_size)
+            if time.monotonic() - last_sweep >= SWEEP_EVERY_S:
+                last_sweep = time.monotonic()
+                with session_scope() as db:
+                    sweep(db, batch_size=settings.batch_size)
     except KeyboardInterrupt:
         typer.echo("stopping")
     finally:
+        log.info("stopping %d watcher(s); their folder leases are released", len(watchers))
         stop.set()
         for thread in threads:
             thread.join(timeout=30)
+
+
+def stop_on_sigterm(stop: threading.Event) -> None:
+    """SIGTERM (docker stop, systemd, Kubernetes) stops the watchers like Ctrl-C: each releases its
+    folder lease at once, so a replacement poller takes over without waiting for the lease to expire."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # signal handlers can only be installed from the main thread (e.g. in tests)
+
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())  # no logging inside a handler
+
+
+def lost_work_watch(settings: Settings) -> LostWorkWatch | None:
+    """The broker watch of a poller with a Redis broker (None in-process or with another broker)."""
+    from worker.tasks.lostwork import LostWorkWatch, redis_client
+
+    client = redis_client(settings.broker_url)
+    return LostWorkWatch(client) if client is not None else None
 
 
 def poll_command(

@@ -118,14 +118,25 @@ class JsonFormatter(logging.Formatter):
         return redact(json.dumps(entry, default=str, ensure_ascii=False))
 
 
+CHATTY_LIBRARIES = (
+    "alembic",
+    "httpx",
+    "httpcore",
+    "urllib3",
+    "filelock",
+    "huggingface_hub",
+    "sentence_transformers",
+)
+
+
 def configure_logging(
     settings: Settings, *, level: int | str | None = None, stream: IO[str] | None = None
 ) -> None:
     """Route the root logger to one stderr handler: JSON when ``settings.log_json``, plain otherwise.
 
     Replaces the root's handlers (idempotent: calling it twice leaves one handler). ``level``
-    overrides ``settings.log_level``: the CLI passes WARNING and Celery its ``--loglevel`` unless
-    MAILROUTE_LOG_LEVEL is set explicitly.
+    overrides ``settings.log_level``: Celery passes its ``--loglevel`` unless MAILROUTE_LOG_LEVEL is set
+    explicitly; the CLI uses ``settings.log_level`` (INFO by default).
     """
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if settings.log_json else PlainFormatter())
@@ -137,4 +148,7 @@ def configure_logging(
     root.addHandler(handler)
     chosen = level or settings.log_level
     root.setLevel(chosen.upper() if isinstance(chosen, str) else chosen)
+    # libraries' INFO chatter (migrations run, HTTP requests made, model loaded) is noise; DEBUG shows it
+    for name in CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.WARNING if root.level > logging.DEBUG else logging.NOTSET)
     logging.captureWarnings(True)

@@ -138,7 +138,9 @@ class Settings(BaseSettings):
     imap_fetch_batch: int = Field(100, description="IMAP: UIDs fetched and committed per batch.")
     imap_timeout_s: float = Field(60.0, description="IMAP: socket timeout of one command in seconds.")
     lease_ttl_s: float = Field(
-        60.0, description="IMAP: a poller's lease on a folder expires this long after its last renewal."
+        15.0,
+        description="IMAP: a poller's lease on a folder expires this long after its last renewal "
+        "(renewed every third of it); a poller killed -9 is taken over after this.",
     )
     few_shot: bool = Field(
         True,

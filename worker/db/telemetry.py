@@ -157,10 +157,37 @@ def _scalar(session: Session, query: Any) -> int:
     return int(session.scalar(query) or 0)
 
 
-def build_registry(session_factory: Callable[[], Session], broker_url: str | None) -> CollectorRegistry:
-    """The registry ``/metrics`` serves: database counts + scoring latency (multiprocess if set up)."""
+class RuleSetCollector(Collector):
+    """``mailroute_rules_valid``: 0 while the rules file on disk does not load (routing goes on with
+    the last good set), else 1. ``error_of`` re-reads the file and returns its error or None."""
+
+    def __init__(self, error_of: Callable[[], str | None]):
+        self.error_of = error_of
+
+    def describe(self) -> Iterable[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        valid = GaugeMetricFamily(
+            "mailroute_rules_valid",
+            "1 when the live rules file loads; 0 while routing uses the last good set.",
+        )
+        valid.add_metric([], 0 if self.error_of() else 1)
+        yield valid
+
+
+def build_registry(
+    session_factory: Callable[[], Session],
+    broker_url: str | None,
+    *,
+    rules_error: Callable[[], str | None] | None = None,
+) -> CollectorRegistry:
+    """The registry ``/metrics`` serves: database counts, the rules file's validity (with
+    ``rules_error``) and scoring latency (multiprocess if set up)."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(DatabaseCollector(session_factory, broker_url))
+    if rules_error is not None:
+        registry.register(RuleSetCollector(rules_error))
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 

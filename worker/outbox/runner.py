@@ -98,7 +98,18 @@ def _run(session: Session, action: Action, max_attempts: int) -> str:
             duration_ms=(time.perf_counter() - started) * 1000,
         )
     )
-    log.info(
-        "action %s %s -> %s", action.kind, action.target, outcome, extra={"message_id": action.message_id}
-    )
+    if outcome == ActionStatus.DEAD:  # given up: an operator must see it at the default level
+        log.warning(
+            "action %s %s -> %s after %d attempt(s): %s",
+            action.kind,
+            action.target,
+            outcome,
+            number,
+            error,
+            extra={"message_id": action.message_id},
+        )
+    else:
+        log.info(
+            "action %s %s -> %s", action.kind, action.target, outcome, extra={"message_id": action.message_id}
+        )
     return outcome

@@ -2,13 +2,21 @@
 
 :class:`RuleSetSource` re-reads the rules file when it changes, so an edit needs no restart. A
 version that fails to load never replaces the last good one: routing goes on with it, and the error
-is kept (``error``) for the admin's banner, ``mailroute healthcheck`` and the log. Only the very first
-load has nothing to fall back on and raises.
+is kept (``error``) for the admin's banner, ``mailroute healthcheck rules``, the
+``mailroute_rules_valid`` metric and the log.
+
+Each good version is also copied to :func:`last_good_path` (in the temp directory), so a process that
+starts while the file is broken — a Celery child replaced after its task limit or a crash, a restarted
+worker in the same container — routes with the last good set too instead of failing every task. Only a
+process with neither a good file nor a copy raises.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import tempfile
 import threading
 from pathlib import Path
 
@@ -44,15 +52,47 @@ class RuleSetSource:
             if self.error is not None:
                 log.warning("rule set %s loads again; routing with it", self.path)
             self._rules, self._mtime, self.error = rules, mtime, None
+            save_last_good(self.path)
             return rules
 
     def _fallback(self, error: RuleSetError) -> RuleSet:
         if self._rules is None:
-            raise error
+            self._rules = load_last_good(self.path)
+            if self._rules is None:
+                raise error
         if self.error != str(error):
             log.error("rule set %s is invalid; still routing with the last good one: %s", self.path, error)
         self.error = str(error)
         return self._rules
+
+
+def last_good_path(path: Path) -> Path:
+    """Where the last good copy of the rules file ``path`` is kept (shared by a host's processes)."""
+    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"mailroute-rules-last-good-{digest}.yaml"
+
+
+def save_last_good(path: Path) -> None:
+    """Copy the rules file that just loaded (atomically; a failure to copy is only logged)."""
+    target = last_good_path(path)
+    try:
+        data = path.read_bytes()
+        if target.exists() and target.read_bytes() == data:
+            return
+        partial = target.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_bytes(data)
+        partial.replace(target)
+    except OSError as e:
+        log.warning("cannot keep a last good copy of %s: %s", path, e)
+
+
+def load_last_good(path: Path) -> RuleSet | None:
+    """The last good copy of ``path``, or None when there is none (or it no longer loads)."""
+    copy = last_good_path(path)
+    try:
+        return load_rule_set(copy) if copy.exists() else None
+    except RuleSetError:
+        return None
 
 
 _sources: dict[Path, RuleSetSource] = {}

@@ -14,6 +14,9 @@ from celery.signals import setup_logging, worker_process_init
 from kombu import Queue
 
 from worker.core.settings import QUEUES, get_settings
+from worker.tasks.brokerfix import install as install_broker_fix
+
+install_broker_fix()  # a worker holding unacked tasks survives a Redis restart (see brokerfix)
 
 
 def make_app() -> Celery:
@@ -33,7 +36,13 @@ def make_app() -> Celery:
             "mailroute.apply_actions": {"queue": "actions"},
             "mailroute.deliver_webhook": {"queue": "webhooks"},
         },
-        broker_transport_options={"visibility_timeout": settings.broker_visibility_timeout_s},
+        broker_transport_options={
+            "visibility_timeout": settings.broker_visibility_timeout_s,
+            # look for unacknowledged tasks past their visibility timeout every 10 s (kombu's default
+            # scans every ~100 s): a task a broker restart or a dead worker left comes back promptly
+            "unacked_restore_interval": 10,
+            "unacked_restore_throttle": 1,
+        },
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
         task_serializer="json",

@@ -23,10 +23,14 @@ ACTION_BATCH = 64  # outbox rows per apply_actions task
 
 @app.task(name="mailroute.classify", **TRANSIENT_OR_BACKEND, retry_backoff_max=300, max_retries=10)
 def classify(message_ids: Sequence[int]) -> dict[str, int]:
-    """Decide a batch of stored messages, then queue their actions."""
-    runtime = get_runtime()
-    rule_set = runtime.rule_set
+    """Decide a batch of stored messages, then queue their actions.
+
+    Everything that can fail — the model, the live rule set (the last good one when the file is
+    broken), the database — is inside the handler, so a failed batch keeps its error on each mail.
+    """
     try:
+        runtime = get_runtime()
+        rule_set = runtime.rule_set
         with session_scope() as session:
             learned = learned_thresholds_for(session, rule_set, runtime.settings)
             result = classify_batch(

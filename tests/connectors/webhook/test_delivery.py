@@ -425,3 +425,14 @@ def test_endpoint_file_errors_name_file_endpoint_and_key(
         load_endpoints(path, environ={})
     assert str(caught.value).startswith(f"{path}: ") and error in str(caught.value)
     assert SECRET not in str(caught.value)
+
+
+def test_a_dead_action_is_logged_at_warning_with_its_error(
+    configure: Configure, sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    configure(hook={"url": "http://127.0.0.1:9/"})
+    action_id = make_webhook_action(sqlite_url, target="ticketing")
+    with caplog.at_level(logging.WARNING, logger="worker.outbox.runner"):
+        assert attempt(sqlite_url, action_id).status == "dead"
+    (line,) = [r for r in caplog.records if "-> dead" in r.getMessage()]
+    assert line.levelno == logging.WARNING and "is not configured" in line.getMessage()

@@ -123,7 +123,7 @@ def test_cli_main_logs_json_lines_at_the_configured_level(
 
     monkeypatch.setenv("MAILROUTE_DATABASE_URL", sqlite_url)
     monkeypatch.setenv("MAILROUTE_LOG_JSON", "true")
-    monkeypatch.setenv("MAILROUTE_LOG_LEVEL", "INFO")
+    monkeypatch.setenv("MAILROUTE_LOG_LEVEL", "DEBUG")  # below INFO, alembic's lines are shown too
     monkeypatch.setattr(sys, "argv", ["mailroute", "db", "current"])
     get_settings.cache_clear()
     try:
@@ -133,17 +133,20 @@ def test_cli_main_logs_json_lines_at_the_configured_level(
         get_settings.cache_clear()
     assert exit_info.value.code in (0, None)
     records = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
-    assert records and all(r["level"] == "INFO" and "message_id" in r for r in records)
+    assert records and all(r["level"] in ("DEBUG", "INFO") and "message_id" in r for r in records)
+    assert any(r["logger"].startswith("alembic") for r in records)
 
 
-def test_cli_stays_at_warning_unless_the_level_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_default_level_is_the_settings_default_info(monkeypatch: pytest.MonkeyPatch) -> None:
     from worker.cli import _configure_logging
 
     monkeypatch.delenv("MAILROUTE_LOG_LEVEL", raising=False)
     get_settings.cache_clear()
     try:
         _configure_logging()
-        assert logging.getLogger().level == logging.WARNING
+        assert Settings.model_fields["log_level"].default == "INFO"  # the settings table's value
+        assert logging.getLogger().level == logging.INFO  # a poller's "reconnected" is seen
+        assert logging.getLogger("alembic").level == logging.WARNING  # but no library chatter
         monkeypatch.setenv("MAILROUTE_LOG_LEVEL", "DEBUG")
         get_settings.cache_clear()
         _configure_logging()
