@@ -11,11 +11,14 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 
 from admin import charts, csrf, playground, queries, stats
-from admin.deps import db, page_user
+from admin.deps import db, page_principal, require_page
 from admin.views.review import render
-from worker.db.models import Decision, Message
+from worker.db.models import Decision, Message, Role
 
-router = APIRouter(include_in_schema=False, dependencies=[Depends(page_user), Depends(csrf.protect_form)])
+router = APIRouter(
+    include_in_schema=False, dependencies=[Depends(require_page(Role.VIEWER)), Depends(csrf.protect_form)]
+)
+REVIEWER = [Depends(require_page(Role.REVIEWER))]
 CSV_COLUMNS = (
     "message_id",
     "received_at",
@@ -38,7 +41,7 @@ CSV_COLUMNS = (
 @router.get("/decisions", response_class=HTMLResponse)
 def decisions(request: Request, session: Session = Depends(db)) -> Response:
     filters = queries.parse_filters(request.query_params, default_sort="newest")
-    rows, total = queries.page_of(session, filters, review_only=False)
+    rows, total = queries.page_of(session, filters, review_only=False, user=page_principal(request))
     context = {
         "rows": rows,
         "total": total,
@@ -82,7 +85,8 @@ def csv_row(message: Message, decision: Decision) -> list[str]:
 @router.get("/decisions.csv")
 def decisions_csv(request: Request) -> Response:
     filters = queries.parse_filters(request.query_params, default_sort="newest")
-    query = queries.filtered(filters, review_only=False).execution_options(yield_per=500)
+    query = queries.filtered(filters, review_only=False, user=page_principal(request))
+    query = query.execution_options(yield_per=500)
 
     def lines() -> Iterator[str]:
         out = io.StringIO()
@@ -121,7 +125,7 @@ def chart(request: Request, name: str, session: Session = Depends(db)) -> Respon
     return Response(draw(stats.collect(session, days=_days(request))), media_type="image/png")
 
 
-@router.get("/playground", response_class=HTMLResponse)
+@router.get("/playground", response_class=HTMLResponse, dependencies=REVIEWER)
 def playground_form(request: Request) -> Response:
     rule_set = request.app.state.rule_set()
     context = {
@@ -132,7 +136,7 @@ def playground_form(request: Request) -> Response:
     return render(request, "playground.html", context)
 
 
-@router.post("/playground", response_class=HTMLResponse)
+@router.post("/playground", response_class=HTMLResponse, dependencies=REVIEWER)
 def playground_run(
     request: Request,
     subject: str = Form(""),

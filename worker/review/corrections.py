@@ -3,7 +3,8 @@
 Plain functions over a session (the caller commits, then queues the returned action ids with
 ``worker.tasks.jobs.enqueue_actions``). Every review is kept as a :class:`Correction` row (who, when, old
 and new labels) — approvals too, with equal old and new labels — so what reviewers confirm or fix can
-feed thresholds and examples later.
+feed thresholds and examples later; it is also written to the audit log (``worker.db.audit``) and the
+decision remembers who reviewed it (``reviewed_by``).
 
 Actions follow the labels: an action of a newly chosen label is made ``present`` (a new outbox row, or
 an undone one re-armed); an action no chosen label wants any more is made ``absent`` — re-queued when
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from rules import RuleSet
 from worker.core.errors import InputError
 from worker.core.settings import get_settings
+from worker.db import audit
 from worker.db.models import Action, ActionStatus, Correction, Decision, new_key
 from worker.pipeline.rulesource import rule_set_source
 
@@ -98,9 +100,19 @@ def _review(
             created_at=now,
         )
     )
+    audit.record(
+        session,
+        actor=reviewer,
+        action="review.correct" if state == "corrected" else "review.approve",
+        subject=f"message:{decision.message_id}",
+        before={"labels": list(decision.labels), "review_state": decision.review_state},
+        after={"labels": labels, "review_state": state} | ({"note": note[:4000]} if note else {}),
+        at=now,
+    )
     decision.labels = labels
     decision.review_state = state
     decision.reviewed_at = now
+    decision.reviewed_by = reviewer[:255]
     action_ids = sync_actions(session, decision.message_id, labels, rules)
     session.flush()
     return action_ids
