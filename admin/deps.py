@@ -42,7 +42,7 @@ def db(request: Request) -> Iterator[Session]:
 def session_principal(request: Request) -> Principal | None:
     """The enabled user of the request's session cookie, None when anonymous (cached per request)."""
     if hasattr(request.state, "principal"):
-        return request.state.principal  # type: ignore[no-any-return]
+        return request.state.principal
     principal = None
     session = request.state.admin
     if session is not None:
@@ -82,7 +82,7 @@ def _token_principal(request: Request, token: str) -> Principal:
 def api_principal(request: Request) -> Principal:
     """The caller of an API route: a bearer token, or a session (with the CSRF header when writing)."""
     if hasattr(request.state, "api_principal"):
-        return request.state.api_principal  # type: ignore[no-any-return]
+        return request.state.api_principal
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         principal = _token_principal(request, header[7:].strip())
