@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from sqlalchemy.orm import Session
 
-from admin import playground, queries, stats
+from admin import effects, playground, queries, stats
 from admin.deps import api_principal, db, require_api
 from admin.schemas import DecideRequest, MessageSummary, Page, ReviewRequest, ReviewResult
 from admin.scope import Principal
@@ -122,6 +122,8 @@ def message(request: Request, message_id: int, session: Session = Depends(db)) -
                 "status": a.status,
                 "attempts": a.attempts,
                 "last_error": a.last_error,
+                "effect": effects.describe(a).text,
+                "undone": effects.describe(a).undone,
                 "deliveries": [
                     {
                         "number": t.number,

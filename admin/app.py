@@ -26,7 +26,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 
-from admin import csrf
+from admin import csrf, effects
 from admin.auth import Authenticator
 from admin.deps import LoginRequired
 from rules import RuleSet
@@ -79,6 +79,7 @@ def templates() -> Jinja2Templates:
     env.filters["review_reason"] = lambda reasons: next(
         (r for r in reasons or [] if "review" in r), (reasons or [""])[-1]
     )
+    env.filters["effect"] = effects.describe
     env.filters["pct"] = lambda value: f"{100 * float(value or 0):.0f}%"
     return Jinja2Templates(env=env)
 

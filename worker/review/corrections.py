@@ -8,7 +8,9 @@ decision remembers who reviewed it (``reviewed_by``).
 
 Actions follow the labels: an action of a newly chosen label is made ``present`` (a new outbox row, or
 an undone one re-armed); an action no chosen label wants any more is made ``absent`` — re-queued when
-it had been carried out (the executor removes the keyword or label), cancelled when it never ran.
+it had been carried out (the executor removes the keyword or label, moves the mail back, or tells
+the webhook endpoint), cancelled when it never ran. A correction also re-arms the webhooks that
+stay, so every endpoint that got the original gets a ``decision.corrected`` event.
 """
 
 from __future__ import annotations
@@ -114,6 +116,8 @@ def _review(
     decision.reviewed_at = now
     decision.reviewed_by = reviewer[:255]
     action_ids = sync_actions(session, decision.message_id, labels, rules)
+    if state == "corrected":
+        action_ids += tell_webhooks(session, decision.message_id, exclude=action_ids)
     session.flush()
     return action_ids
 
@@ -156,6 +160,17 @@ def sync_actions(session: Session, message_id: int, labels: Sequence[str], rule_
             action.status = ActionStatus.SKIPPED
             action.last_error = "cancelled by review before it ran"
     session.flush()
+    return [a.id for a in touched]
+
+
+def tell_webhooks(session: Session, message_id: int, *, exclude: Sequence[int]) -> list[int]:
+    """Re-arm the delivered webhooks a correction left in place, so their endpoints hear of it."""
+    query = select(Action).where(
+        Action.message_id == message_id, Action.kind == "webhook", Action.status == ActionStatus.DONE
+    )
+    touched = [a for a in session.scalars(query) if a.id not in exclude and a.desired == "present"]
+    for action in touched:
+        _rearm(action, "present")  # the executor sends decision.corrected (it was delivered before)
     return [a.id for a in touched]
 
 
