@@ -3,21 +3,21 @@
 Contract: roles are ordered viewer < reviewer < admin (``worker.db.models.Role``). A principal sees a
 message only when it is given the message's profile (``*``: every profile); for any other message
 the routes answer 404, as for a message that does not exist. The profile of a message is read in ONE
-place, :func:`message_profile` / :func:`profile_column` — until messages carry a ``profile`` column
-(issue 16) every message is in profile ``default``.
+place, ``worker.db.profiles`` — until messages carry a ``profile`` column (issue 16) every message is
+in profile ``default``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Select, false
 
 from worker.db.models import Message, Role, User
+from worker.db.profiles import DEFAULT_PROFILE, message_profile, profile_column
 
-DEFAULT_PROFILE = "default"
 ALL_PROFILES = "*"
+__all__ = ["DEFAULT_PROFILE", "Principal", "can_access", "can_review", "message_profile", "visible_messages"]
 
 
 @dataclass(frozen=True)
@@ -38,16 +38,6 @@ class Principal:
 
 def principal_of(user: User) -> Principal:
     return Principal(name=user.username, role=user.role, profiles=frozenset(user.profiles or ()))
-
-
-def profile_column() -> Any:
-    """The messages' profile column, None while messages have none (all are ``default``)."""
-    return getattr(Message, "profile", None)
-
-
-def message_profile(message: Message) -> str:
-    """The profile a message belongs to — the one function that reads it."""
-    return str(getattr(message, "profile", None) or DEFAULT_PROFILE)
 
 
 def visible_messages(query: Select, user: Principal) -> Select:

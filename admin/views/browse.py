@@ -14,6 +14,7 @@ from admin import charts, csrf, playground, queries, stats
 from admin.deps import db, page_principal, require_page
 from admin.views.review import render
 from worker.db.models import Decision, Message, Role
+from worker.review.queue import review_queues
 
 router = APIRouter(
     include_in_schema=False, dependencies=[Depends(require_page(Role.VIEWER)), Depends(csrf.protect_form)]
@@ -113,8 +114,16 @@ def _days(request: Request) -> int:
 
 @router.get("/dashboard", response_class=HTMLResponse)
 def dashboard(request: Request, session: Session = Depends(db)) -> Response:
-    days = _days(request)
-    return render(request, "dashboard.html", {"stats": stats.collect(session, days=days), "days": days})
+    days, settings, user = _days(request), request.app.state.settings, page_principal(request)
+    queues = review_queues(
+        session, max_size=settings.review_alert_queue, max_wait_s=settings.review_alert_wait_s
+    )
+    context = {
+        "stats": stats.collect(session, days=days),
+        "days": days,
+        "queues": [q for q in queues if user.all_profiles or q.profile in user.profiles],
+    }
+    return render(request, "dashboard.html", context)
 
 
 @router.get("/dashboard/{name}.png")

@@ -39,3 +39,12 @@ def test_the_message_page_and_api_show_effects_and_undone(app: FastAPI, client: 
     assert "moved back to INBOX" in page
     api = client.get(f"/api/messages/{mid}").json()["actions"]
     assert {a["kind"]: a["undone"] for a in api} == {"imap_keyword": False, "imap_move": True}
+
+
+def test_the_dashboard_shows_an_over_queue(app: FastAPI, client: TestClient) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    with app.state.session_factory.begin() as session:
+        add_mail(session, MailSpec(received_at=datetime.now(UTC) - timedelta(hours=9)))
+    page = client.get("/dashboard").text
+    assert 'data-profile="default" data-over="yes"' in page and "oldest waiting 9.0 h" in page
