@@ -11,9 +11,10 @@ from admin import effects, playground, queries, stats
 from admin.deps import api_principal, db, require_api
 from admin.schemas import DecideRequest, MessageSummary, Page, ReviewRequest, ReviewResult
 from admin.scope import Principal
-from admin.views.review import enqueue, message_context, visible_message
+from admin.views.review import enqueue, message_context, visible_message, visible_replies
 from worker.db.models import Decision, Message, Role
 from worker.review import corrections as review
+from worker.review.threads import correct_thread
 
 router = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(require_api(Role.VIEWER))])
 REVIEWER = [Depends(require_api(Role.REVIEWER))]
@@ -138,6 +139,7 @@ def message(request: Request, message_id: int, session: Session = Depends(db)) -
             for a in c["actions"]
         ],
         "reviewed_by": None if d is None else d.reviewed_by,
+        "thread_replies": c["replies"],
         "reviews": [
             {
                 "reviewer": r.reviewer,
@@ -166,7 +168,10 @@ def review_message(
         if body.decision == "approve":
             ids = review.approve(session, message_id, user, rule_set=rule_set)
         else:
-            ids = review.correct(session, message_id, body.labels, user, body.note, rule_set=rule_set)
+            replies = visible_replies(session, message_id, principal) if body.reroute_replies else []
+            ids = correct_thread(
+                session, message_id, body.labels, user, body.note, rule_set=rule_set, replies=replies
+            )
     except review.ReviewError as e:
         session.rollback()
         raise HTTPException(status_code=400, detail=str(e)) from e

@@ -17,6 +17,7 @@ from admin.scope import Principal, can_access
 from worker.core.errors import InputError
 from worker.db.models import Action, Message, Role
 from worker.review import corrections as review
+from worker.review.threads import correct_thread, thread_replies
 
 log = logging.getLogger(__name__)
 router = APIRouter(
@@ -99,7 +100,14 @@ def message_context(request: Request, session: Session, message_id: int, user: P
         "actions": queries.actions_of(session, message_id),
         "choices": choices,
         "corrections": queries.corrections_of(session, message_id),
+        "replies": visible_replies(session, message_id, user),
     }
+
+
+def visible_replies(session: Session, message_id: int, user: Principal) -> list[int]:
+    """The replies that followed this mail's thread, those ``user`` may see."""
+    rows = [session.get(Message, r) for r in thread_replies(session, message_id)]
+    return [m.id for m in rows if m is not None and can_access(user, m)]
 
 
 @router.get("/messages/{message_id}", response_class=HTMLResponse)
@@ -115,15 +123,19 @@ def review_message(
     decision: str = Form(...),
     labels: list[str] = Form(default_factory=list),
     note: str = Form(""),
+    reroute_replies: str = Form(""),
     session: Session = Depends(db),
 ) -> Response:
     user, rule_set = page_principal(request).name, request.app.state.rule_set()
     visible_message(session, message_id, page_principal(request))
+    replies = visible_replies(session, message_id, page_principal(request)) if reroute_replies else []
     try:
         if decision == "approve":
             ids = review.approve(session, message_id, user, rule_set=rule_set)
         elif decision == "correct":
-            ids = review.correct(session, message_id, labels, user, note.strip() or None, rule_set=rule_set)
+            ids = correct_thread(
+                session, message_id, labels, user, note.strip() or None, rule_set=rule_set, replies=replies
+            )
         else:
             raise HTTPException(status_code=400, detail="decision must be approve or correct")
     except review.ReviewError as e:
