@@ -100,7 +100,10 @@ class Settings(BaseSettings):
     admin_secret_key: SecretStr | None = Field(
         None, description="Key that signs admin session cookies. Unset: a random key per process."
     )
-    admin_username: str = Field("admin", description="Admin login name (one shared admin account).")
+    admin_username: str = Field(
+        "admin",
+        description="Login name of the bootstrap admin (becomes the first database user at its first login).",
+    )
     admin_api_token: SecretStr | None = Field(
         None, description="Bearer token for scripts calling the admin JSON API. Unset: API by login only."
     )
