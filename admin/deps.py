@@ -15,7 +15,7 @@ from fastapi import HTTPException, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from admin import csrf, users
+from admin import csrf, identity
 from admin.scope import ALL_PROFILES, Principal, principal_of
 from worker.db.models import Role, User
 
@@ -72,7 +72,7 @@ def _token_principal(request: Request, token: str) -> Principal:
     if request.app.state.auth.check_token(token):
         return Principal(name=SETTINGS_TOKEN_USER, role=Role.ADMIN, profiles=frozenset({ALL_PROFILES}))
     with request.app.state.session_factory.begin() as db_session:
-        user = users.by_token(db_session, token)
+        user = identity.by_token(db_session, token)
         principal = principal_of(user) if user is not None else None
     if principal is None:
         raise HTTPException(status_code=401, detail="invalid token", headers={"WWW-Authenticate": "Bearer"})

@@ -4,25 +4,22 @@ Contract: passwords are stored as scrypt hashes (``admin.auth.hash_password``), 
 SHA-256 only (a token is shown once, when issued; revoking keeps the row, refused from then on). A
 disabled user can neither log in nor use a token. The single-admin settings
 (``MAILROUTE_ADMIN_USERNAME`` + ``MAILROUTE_ADMIN_PASSWORD_HASH``) still work: the first login with them
-creates that admin as a user (:func:`bootstrap_admin`), who can then add the others. Plain functions
-over a session; the caller commits.
+creates that admin as a user (``admin.identity.bootstrap_admin``), who can then add the others. Plain
+functions over a session; the caller commits.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from admin.auth import hash_password, verify_password
+from admin.auth import hash_password
 from admin.scope import ALL_PROFILES
 from worker.core.errors import InputError
-from worker.core.settings import Settings
 from worker.db import audit
 from worker.db.models import ApiToken, Role, User, utcnow
 
@@ -116,64 +113,3 @@ def revoke_token(session: Session, token_id: int, *, actor: str) -> ApiToken:
 
 def tokens_of(session: Session, user_id: int) -> list[ApiToken]:
     return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id)))
-
-
-def bootstrap_admin(session: Session, settings: Settings) -> User | None:
-    """The settings' admin as a user (created on first use); None when the settings name none."""
-    if settings.admin_password_hash is None:
-        return None
-    found = session.scalars(select(User).where(User.username == settings.admin_username)).first()
-    if found is not None:
-        return found
-    user = User(
-        username=settings.admin_username,
-        password_hash=settings.admin_password_hash.get_secret_value(),
-        role=Role.ADMIN,
-        profiles=[ALL_PROFILES],
-    )
-    session.add(user)
-    session.flush()
-    audit.record(
-        session, actor="settings", action="user.add", subject=f"user:{user.username}", after={"role": "admin"}
-    )
-    return user
-
-
-@functools.cache
-def _dummy_hash() -> str:
-    return hash_password("no such user", salt=bytes(16))
-
-
-def by_password(session: Session, settings: Settings, username: str, password: str) -> User | None:
-    """The enabled user ``username`` when ``password`` is theirs, else None."""
-    if username == settings.admin_username:
-        bootstrap_admin(session, settings)
-    user = session.scalars(select(User).where(User.username == username)).first()
-    if user is None:
-        verify_password(password, _dummy_hash())  # the same work for unknown names
-        return None
-    if user.disabled or not verify_password(password, user.password_hash):
-        return None
-    user.last_login_at = utcnow()
-    return user
-
-
-def by_token(session: Session, token: str) -> User | None:
-    """The enabled owner of an unrevoked ``token`` (its last use noted), else None."""
-    row = session.scalars(select(ApiToken).where(ApiToken.token_hash == token_hash(token))).first()
-    if row is None or row.revoked_at is not None:
-        return None
-    user = session.get(User, row.user_id)
-    if user is None or user.disabled:
-        return None
-    row.last_used_at = utcnow()
-    return user
-
-
-def any_user(session_factory: Callable[[], Session]) -> bool:
-    """Whether the database holds a user (so logging in is possible without the settings' admin)."""
-    try:
-        with session_factory() as session:
-            return session.scalars(select(User.id).limit(1)).first() is not None
-    except SQLAlchemyError:
-        return False

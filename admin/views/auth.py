@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from admin import csrf, users
+from admin import csrf, identity
 from admin.deps import page_user, safe_next
 from worker.db import audit
 
@@ -17,7 +17,7 @@ def _client(request: Request) -> str:
 
 
 def _page(request: Request, *, next_path: str, error: str | None = None, status: int = 200) -> HTMLResponse:
-    enabled = request.app.state.auth.enabled or users.any_user(request.app.state.session_factory)
+    enabled = request.app.state.auth.enabled or identity.any_user(request.app.state.session_factory)
     context = {"next": next_path, "error": error, "enabled": enabled, "user": None}
     return request.app.state.templates.TemplateResponse(request, "login.html", context, status_code=status)
 
@@ -43,7 +43,7 @@ def login(
             request, next_path=target, error="Too many failed logins. Wait a few minutes.", status=429
         )
     with request.app.state.session_factory.begin() as session:
-        user = users.by_password(session, request.app.state.settings, username, password)
+        user = identity.by_password(session, request.app.state.settings, username, password)
         action = "login" if user is not None else "login.failed"
         audit.record(session, actor=username[:255] or "?", action=action, after={"client": client})
     if user is None:

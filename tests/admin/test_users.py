@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from admin import users
+from admin import identity, users
 from tests.admin.builders import MailSpec, add_mail
 from tests.admin.conftest import admin_settings, csrf_of
 from tests.admin.people import USER_PASSWORD, add_user, log_in, session_csrf
@@ -32,11 +32,11 @@ def test_wrong_password_unknown_and_disabled_users_are_refused(sqlite_url: str) 
 
     with session_factory(sqlite_url).begin() as session:
         users.add_user(session, "lee", USER_PASSWORD, role=Role.VIEWER, profiles=["default"], actor="t")
-        assert users.by_password(session, settings, "lee", USER_PASSWORD) is not None
-        assert users.by_password(session, settings, "lee", "wrong password!") is None
-        assert users.by_password(session, settings, "nobody", USER_PASSWORD) is None
+        assert identity.by_password(session, settings, "lee", USER_PASSWORD) is not None
+        assert identity.by_password(session, settings, "lee", "wrong password!") is None
+        assert identity.by_password(session, settings, "nobody", USER_PASSWORD) is None
         users.set_disabled(session, "lee", disabled=True, actor="t")
-        assert users.by_password(session, settings, "lee", USER_PASSWORD) is None
+        assert identity.by_password(session, settings, "lee", USER_PASSWORD) is None
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ def serve(
     from worker.core.settings import get_settings
 
     settings = get_settings()
-    from admin.users import any_user
+    from admin.identity import any_user
     from worker.db.session import session_factory
 
     if settings.admin_password_hash is None and not any_user(session_factory(settings.database_url)):
