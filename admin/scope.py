@@ -17,7 +17,7 @@ from worker.db.models import Message, Role, User
 from worker.db.profiles import DEFAULT_PROFILE, message_profile, profile_column
 
 ALL_PROFILES = "*"
-__all__ = ["DEFAULT_PROFILE", "Principal", "can_access", "can_review", "message_profile", "visible_messages"]
+__all__ = ["DEFAULT_PROFILE", "Principal", "can_access", "message_profile", "visible_messages"]
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,3 @@ def visible_messages(query: Select, user: Principal) -> Select:
 
 def can_access(user: Principal, message: Message) -> bool:
     return user.all_profiles or message_profile(message) in user.profiles
-
-
-def can_review(user: Principal, message: Message) -> bool:
-    return user.at_least(Role.REVIEWER) and can_access(user, message)

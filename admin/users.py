@@ -59,12 +59,30 @@ def add_user(
     if session.scalars(select(User.id).where(User.username == username)).first() is not None:
         raise UserError(f"user {username!r} exists already")
     _check_password(password)
-    chosen = sorted({p.strip() for p in profiles if p.strip()}) or [ALL_PROFILES]
+    chosen = _profiles(profiles)
     user = User(username=username, password_hash=hash_password(password), role=role, profiles=chosen)
     session.add(user)
     session.flush()
     after = {"role": role, "profiles": chosen}
     audit.record(session, actor=actor, action="user.add", subject=f"user:{username}", after=after)
+    return user
+
+
+def _profiles(profiles: Sequence[str]) -> list[str]:
+    return sorted({p.strip() for p in profiles if p.strip()}) or [ALL_PROFILES]
+
+
+def set_role(session: Session, username: str, role: str, profiles: Sequence[str], *, actor: str) -> User:
+    """Change what a user may do and see."""
+    user = get_user(session, username)
+    if role not in Role.ORDER:
+        raise UserError(f"role must be one of {', '.join(Role.ORDER)}, not {role!r}")
+    before = {"role": user.role, "profiles": list(user.profiles)}
+    user.role, user.profiles = role, _profiles(profiles)
+    after = {"role": role, "profiles": user.profiles}
+    audit.record(
+        session, actor=actor, action="user.role", subject=f"user:{username}", before=before, after=after
+    )
     return user
 
 

@@ -62,6 +62,24 @@ def add_user(
     return RedirectResponse("/users", status_code=303)
 
 
+@router.post("/users/{user_id}/role", response_class=HTMLResponse)
+def set_role(
+    request: Request,
+    user_id: int,
+    role: str = Form(...),
+    profiles: str = Form("*"),
+    session: Session = Depends(db),
+) -> Response:
+    name, actor = _name(session, user_id), page_principal(request).name
+    try:
+        users.set_role(session, name, role, profiles.split(","), actor=actor)
+    except users.UserError as e:
+        session.rollback()
+        return _page(request, session, error=str(e))
+    session.commit()
+    return RedirectResponse("/users", status_code=303)
+
+
 @router.post("/users/{user_id}/disable")
 def toggle_disabled(request: Request, user_id: int, session: Session = Depends(db)) -> Response:
     user = session.get(User, user_id)

@@ -43,6 +43,7 @@ MIN_ROLE = {
     ("GET", "/learning"): V,
     ("GET", "/users"): A,
     ("POST", "/users"): A,
+    ("POST", "/users/{user_id}/role"): A,
     ("POST", "/users/{user_id}/disable"): A,
     ("POST", "/users/{user_id}/password"): A,
     ("POST", "/users/{user_id}/tokens"): A,
@@ -109,6 +110,7 @@ def call(client: TestClient, method: str, path: str, *, csrf: str, bearer: str |
             "username": f"new-{csrf[:6]}",
             "password": "a new long password",
             "name": "t",
+            "role": "viewer",
         }
     return client.request(method, path, **kwargs).status_code
 

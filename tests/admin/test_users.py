@@ -65,6 +65,20 @@ def test_the_users_page_adds_a_user_and_shows_a_new_token_once(app: FastAPI, cli
     page = client.post(f"/users/{rita.id}/tokens", data={"csrf_token": csrf, "name": "cli"})
     assert page.status_code == 200 and 'class="new-token"' in page.text
     assert 'class="new-token"' not in client.get("/users").text
+    changed = client.post(
+        f"/users/{rita.id}/role",
+        data={"csrf_token": csrf, "role": "viewer", "profiles": "sales"},
+        follow_redirects=False,
+    )
+    assert changed.status_code == 303
+    with app.state.session_factory() as session:
+        rita = session.scalars(select(User).where(User.username == "rita")).one()
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "user.role")).one()
+    assert (rita.role, rita.profiles) == ("viewer", ["sales"])
+    assert (
+        event.before == {"role": "reviewer", "profiles": ["sales", "support"]}
+        and event.after["role"] == "viewer"
+    )
     bad = client.post("/users", data=form | {"username": "x", "password": "short"})
     assert bad.status_code == 400 and "at least 10 characters" in bad.text
 
