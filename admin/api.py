@@ -7,14 +7,17 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from sqlalchemy.orm import Session
 
-from admin import playground, queries, stats
-from admin.deps import api_user, db
+from admin import effects, playground, queries, stats
+from admin.deps import api_principal, db, require_api
 from admin.schemas import DecideRequest, MessageSummary, Page, ReviewRequest, ReviewResult
-from admin.views.review import enqueue, message_context
-from worker.db.models import Decision, Message
+from admin.scope import Principal
+from admin.views.review import enqueue, message_context, visible_message, visible_replies
+from worker.db.models import Decision, Message, Role
 from worker.review import corrections as review
+from worker.review.threads import correct_thread
 
-router = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(api_user)])
+router = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(require_api(Role.VIEWER))])
+REVIEWER = [Depends(require_api(Role.REVIEWER))]
 
 
 def filters(
@@ -57,8 +60,8 @@ def summary(message: Message, decision: Decision) -> MessageSummary:
     )
 
 
-def _page(session: Session, chosen: queries.Filters, *, review_only: bool) -> Page:
-    rows, total = queries.page_of(session, chosen, review_only=review_only)
+def _page(session: Session, chosen: queries.Filters, user: Principal, *, review_only: bool) -> Page:
+    rows, total = queries.page_of(session, chosen, review_only=review_only, user=user)
     return Page(
         total=total,
         page=chosen.page,
@@ -69,21 +72,29 @@ def _page(session: Session, chosen: queries.Filters, *, review_only: bool) -> Pa
 
 
 @router.get("/review", response_model=Page)
-def review_queue(chosen: queries.Filters = Depends(filters), session: Session = Depends(db)) -> Page:
+def review_queue(
+    chosen: queries.Filters = Depends(filters),
+    session: Session = Depends(db),
+    user: Principal = Depends(api_principal),
+) -> Page:
     """Mails waiting for review; ``sort``: oldest (default), uncertain or newest."""
-    return _page(session, chosen, review_only=True)
+    return _page(session, chosen, user, review_only=True)
 
 
 @router.get("/decisions", response_model=Page)
-def decisions(chosen: queries.Filters = Depends(filters), session: Session = Depends(db)) -> Page:
+def decisions(
+    chosen: queries.Filters = Depends(filters),
+    session: Session = Depends(db),
+    user: Principal = Depends(api_principal),
+) -> Page:
     """All live decisions; ``q`` searches subject and sender."""
-    return _page(session, chosen, review_only=False)
+    return _page(session, chosen, user, review_only=False)
 
 
 @router.get("/messages/{message_id}")
 def message(request: Request, message_id: int, session: Session = Depends(db)) -> dict[str, Any]:
     """A message: headers, cleaned text, scores with thresholds, decision, actions, reviews."""
-    c = message_context(request, session, message_id)
+    c = message_context(request, session, message_id, api_principal(request))
     m, d = c["message"], c["decision"]
     return {
         "id": m.id,
@@ -112,6 +123,8 @@ def message(request: Request, message_id: int, session: Session = Depends(db)) -
                 "status": a.status,
                 "attempts": a.attempts,
                 "last_error": a.last_error,
+                "effect": effects.describe(a).text,
+                "undone": effects.describe(a).undone,
                 "deliveries": [
                     {
                         "number": t.number,
@@ -125,6 +138,8 @@ def message(request: Request, message_id: int, session: Session = Depends(db)) -
             }
             for a in c["actions"]
         ],
+        "reviewed_by": None if d is None else d.reviewed_by,
+        "thread_replies": c["replies"],
         "reviews": [
             {
                 "reviewer": r.reviewer,
@@ -138,21 +153,25 @@ def message(request: Request, message_id: int, session: Session = Depends(db)) -
     }
 
 
-@router.post("/messages/{message_id}/review", response_model=ReviewResult)
+@router.post("/messages/{message_id}/review", response_model=ReviewResult, dependencies=REVIEWER)
 def review_message(
     request: Request,
     message_id: int,
     body: ReviewRequest,
     session: Session = Depends(db),
-    user: str = Depends(api_user),
+    principal: Principal = Depends(api_principal),
 ) -> ReviewResult:
     """Approve the decision, or correct its labels; the actions follow."""
-    rule_set = request.app.state.rule_set()
+    rule_set, user = request.app.state.rule_set(), principal.name
+    visible_message(session, message_id, principal)
     try:
         if body.decision == "approve":
             ids = review.approve(session, message_id, user, rule_set=rule_set)
         else:
-            ids = review.correct(session, message_id, body.labels, user, body.note, rule_set=rule_set)
+            replies = visible_replies(session, message_id, principal) if body.reroute_replies else []
+            ids = correct_thread(
+                session, message_id, body.labels, user, body.note, rule_set=rule_set, replies=replies
+            )
     except review.ReviewError as e:
         session.rollback()
         raise HTTPException(status_code=400, detail=str(e)) from e
@@ -168,7 +187,7 @@ def review_message(
     return result
 
 
-@router.post("/decide")
+@router.post("/decide", dependencies=REVIEWER)
 def playground_decision(request: Request, body: DecideRequest) -> dict[str, Any]:
     """Score a mail against label texts (or the live rule set, then also decide) — the playground."""
     result = playground.run(

@@ -2,7 +2,9 @@
 
 Server-rendered Jinja2 pages (autoescaped; a mail's HTML is never rendered, only its text) and a JSON
 API under ``/api``. Every route needs a login but ``/healthz``, ``/metrics``, ``/login`` and
-``/static``: pages redirect anonymous visitors to the login page, the API answers 401. No page loads
+``/static``: pages redirect anonymous visitors to the login page, the API answers 401. Each route
+also needs a role (viewer, reviewer, admin — ``admin.deps.require_page``/``require_api``) and shows
+only the messages of the profiles the user is given (``admin.scope``). No page loads
 anything from another origin (a strict Content-Security-Policy says so to the browser).
 """
 
@@ -24,7 +26,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 
-from admin import csrf
+from admin import csrf, effects
 from admin.auth import Authenticator
 from admin.deps import LoginRequired
 from admin.inputs import reject_nul
@@ -86,6 +88,7 @@ def templates() -> Jinja2Templates:
     env.filters["review_reason"] = lambda reasons: next(
         (r for r in reasons or [] if "review" in r), (reasons or [""])[-1]
     )
+    env.filters["effect"] = effects.describe
     env.filters["pct"] = lambda value: f"{100 * float(value or 0):.0f}%"
     return Jinja2Templates(env=env)
 
@@ -100,9 +103,11 @@ def create_app(
     """The admin app for ``settings`` (default: the environment's). Tests inject the rest."""
     settings = settings or get_settings()
     from admin import api, ops
+    from admin.views import audit as views_audit
     from admin.views import auth as views_auth
     from admin.views import browse as views_browse
     from admin.views import learning as views_learning
+    from admin.views import people as views_people
     from admin.views import review as views_review
 
     app = FastAPI(
@@ -113,7 +118,8 @@ def create_app(
         openapi_url=None,
         dependencies=[Depends(reject_nul)],
         description="Review queue, decisions, messages and statistics of mailroute. Authenticate with "
-        "`Authorization: Bearer <MAILROUTE_ADMIN_API_TOKEN>` or a login session (+ `X-CSRF-Token` to write).",
+        "`Authorization: Bearer <token>` (a user's token, or MAILROUTE_ADMIN_API_TOKEN) or a login session "
+        "(+ `X-CSRF-Token` to write).",
     )
     secret = settings.admin_secret_key.get_secret_value() if settings.admin_secret_key else None
     if secret is None:
@@ -127,8 +133,18 @@ def create_app(
     app.state.enqueue = enqueue or _default_enqueue
     app.state.templates = templates()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (ops, views_auth, views_review, views_browse, views_learning, api):
+    for module in (
+        ops,
+        views_auth,
+        views_review,
+        views_browse,
+        views_learning,
+        views_people,
+        views_audit,
+        api,
+    ):
         app.include_router(module.router)
+    app.include_router(views_audit.api_router)
     _install_handlers(app)
     return app
 

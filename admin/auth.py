@@ -1,5 +1,7 @@
 """Login: stdlib scrypt password hashes, signed session cookies, and a login rate limit.
 
+Who may log in is ``admin.identity``'s (database users; the settings' admin bootstraps the first).
+
 The session is an itsdangerous-signed cookie holding the user and a random session id, created anew
 at every login (no session fixation) and expiring after ``admin_session_max_age_s``. The cookie is
 HttpOnly, SameSite=Lax and Secure (unless a setting says otherwise). The session id also keys the
@@ -71,14 +73,8 @@ class Authenticator:
 
     @property
     def enabled(self) -> bool:
+        """Whether the settings name a bootstrap admin (database users are checked by the login page)."""
         return self.settings.admin_password_hash is not None
-
-    def check_password(self, username: str, password: str) -> bool:
-        encoded = self.settings.admin_password_hash
-        if encoded is None:
-            return False
-        name_ok = hmac.compare_digest(username.encode(), self.settings.admin_username.encode())
-        return verify_password(password, encoded.get_secret_value()) and name_ok
 
     def check_token(self, token: str) -> bool:
         expected = self.settings.admin_api_token

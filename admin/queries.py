@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Select, String, cast, func, or_, select
 from sqlalchemy.orm import Session
 
+from admin.scope import Principal, visible_messages
 from worker.db.models import Action, Correction, Decision, Message, Score
 
 PAGE_SIZE = 50
@@ -81,9 +82,12 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def filtered(filters: Filters, *, review_only: bool) -> Select:
+def filtered(filters: Filters, *, review_only: bool, user: Principal | None = None) -> Select:
+    """The (message, decision) rows matching ``filters``, only those ``user`` may see when given."""
     query = select(Message, Decision).join(Decision, Decision.message_id == Message.id)
     query = query.where(Decision.mode == "live")
+    if user is not None:
+        query = visible_messages(query, user)
     if review_only:
         query = query.where(Decision.review_state == "pending")
     elif filters.state:
@@ -112,10 +116,15 @@ def filtered(filters: Filters, *, review_only: bool) -> Select:
 
 
 def page_of(
-    session: Session, filters: Filters, *, review_only: bool, size: int = PAGE_SIZE
+    session: Session,
+    filters: Filters,
+    *,
+    review_only: bool,
+    size: int = PAGE_SIZE,
+    user: Principal | None = None,
 ) -> tuple[list[tuple[Message, Decision]], int]:
-    """One page of (message, decision) rows and the total count."""
-    query = filtered(filters, review_only=review_only)
+    """One page of (message, decision) rows (those ``user`` may see) and the total count."""
+    query = filtered(filters, review_only=review_only, user=user)
     total = int(session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0)
     rows = session.execute(query.limit(size).offset((filters.page - 1) * size))
     return [(m, d) for m, d in rows], total

@@ -34,6 +34,9 @@ class ReviewRequest(BaseModel):
     decision: Literal["approve", "correct"]
     labels: list[str] = Field(default_factory=list, description="The right labels (for correct).")
     note: str | None = None
+    reroute_replies: bool = Field(
+        False, description="Correct the replies that followed this mail's thread too."
+    )
 
 
 class ReviewResult(BaseModel):

@@ -26,6 +26,7 @@ _POLICY = (
     "fallback",
     "cascade_top_m",
     "target_precision",
+    "threads",
 )
 _CATEGORY = ("name", "description", "threshold", "examples", "actions")
 _ACTION = ("kind", "target", "params")

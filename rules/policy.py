@@ -9,6 +9,7 @@ from rules import checks
 
 Mode = Literal["top_k", "threshold", "multi_label"]
 MODES = ("top_k", "threshold", "multi_label")
+THREADS = ("follow", "rescore", "off")  # what a reply to a decided mail gets (worker/pipeline/threads.py)
 DEFAULT_THRESHOLD = 0.5
 # top_k without an explicit threshold is a plain argmax: every category passes
 DEFAULT_TOP_K_THRESHOLD = 0.0
@@ -16,13 +17,15 @@ DEFAULT_TOP_K_THRESHOLD = 0.0
 
 @dataclass(frozen=True, init=False)
 class Policy:
-    """How scores become labels.
+    r"""How scores become labels.
 
     ``mode``: ``top_k`` keeps the ``top_k`` best passing categories, ``threshold`` the best passing
     one, ``multi_label`` every passing one. A category passes when its score is >= its own threshold,
     else >= ``threshold`` (default 0.5, or 0 in ``top_k`` mode). ``min_margin`` and ``review_band``
     send uncertain mails to review; ``fallback`` names the category used when nothing passes.
     ``cascade_top_m`` and ``target_precision`` are read by the scoring pipeline, not by the engine.
+    ``threads``: a reply to a mail already decided ``follow``\ s its thread's decision unscored
+    (default), or is scored on its own (``rescore``: with the thread noted; ``off``: as any mail).
     """
 
     mode: Mode
@@ -33,6 +36,7 @@ class Policy:
     fallback: str | None
     cascade_top_m: int | None
     target_precision: float | None
+    threads: str
 
     def __init__(
         self,
@@ -44,6 +48,7 @@ class Policy:
         fallback: str | None = None,
         cascade_top_m: int | None = None,
         target_precision: float | None = None,
+        threads: str = "follow",
     ) -> None:
         checks.one_of(mode, "mode", MODES)
         if threshold is None:
@@ -59,6 +64,7 @@ class Policy:
             if cascade_top_m is None
             else checks.positive_int(cascade_top_m, "cascade_top_m"),
             "target_precision": checks.optional_unit(target_precision, "target_precision"),
+            "threads": checks.one_of(threads, "threads", THREADS),
         }
         for name, value in values.items():
             object.__setattr__(self, name, value)
@@ -77,4 +83,4 @@ class Policy:
             "fallback": self.fallback,
             "cascade_top_m": self.cascade_top_m,
             "target_precision": self.target_precision,
-        }
+        } | ({"threads": self.threads} if self.threads != "follow" else {})  # default: digests unchanged

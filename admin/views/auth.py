@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from admin import csrf
+from admin import csrf, identity
 from admin.deps import page_user, safe_next
+from worker.db import audit
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf.protect_form)])
 
@@ -16,7 +17,7 @@ def _client(request: Request) -> str:
 
 
 def _page(request: Request, *, next_path: str, error: str | None = None, status: int = 200) -> HTMLResponse:
-    enabled = request.app.state.auth.enabled
+    enabled = request.app.state.auth.enabled or identity.any_user(request.app.state.session_factory)
     context = {"next": next_path, "error": error, "enabled": enabled, "user": None}
     return request.app.state.templates.TemplateResponse(request, "login.html", context, status_code=status)
 
@@ -41,7 +42,11 @@ def login(
         return _page(
             request, next_path=target, error="Too many failed logins. Wait a few minutes.", status=429
         )
-    if not auth.check_password(username, password):
+    with request.app.state.session_factory.begin() as session:
+        user = identity.by_password(session, request.app.state.settings, username, password)
+        action = "login" if user is not None else "login.failed"
+        audit.record(session, actor=username[:255] or "?", action=action, after={"client": client})
+    if user is None:
         auth.limiter.failed(client)
         return _page(request, next_path=target, error="Wrong user name or password.", status=401)
     auth.limiter.succeeded(client)

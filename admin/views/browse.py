@@ -11,11 +11,15 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 
 from admin import charts, csrf, playground, queries, stats
-from admin.deps import db, page_user
+from admin.deps import db, page_principal, require_page
 from admin.views.review import render
-from worker.db.models import Decision, Message
+from worker.db.models import Decision, Message, Role
+from worker.review.queue import review_queues
 
-router = APIRouter(include_in_schema=False, dependencies=[Depends(page_user), Depends(csrf.protect_form)])
+router = APIRouter(
+    include_in_schema=False, dependencies=[Depends(require_page(Role.VIEWER)), Depends(csrf.protect_form)]
+)
+REVIEWER = [Depends(require_page(Role.REVIEWER))]
 CSV_COLUMNS = (
     "message_id",
     "received_at",
@@ -38,7 +42,7 @@ CSV_COLUMNS = (
 @router.get("/decisions", response_class=HTMLResponse)
 def decisions(request: Request, session: Session = Depends(db)) -> Response:
     filters = queries.parse_filters(request.query_params, default_sort="newest")
-    rows, total = queries.page_of(session, filters, review_only=False)
+    rows, total = queries.page_of(session, filters, review_only=False, user=page_principal(request))
     context = {
         "rows": rows,
         "total": total,
@@ -82,7 +86,8 @@ def csv_row(message: Message, decision: Decision) -> list[str]:
 @router.get("/decisions.csv")
 def decisions_csv(request: Request) -> Response:
     filters = queries.parse_filters(request.query_params, default_sort="newest")
-    query = queries.filtered(filters, review_only=False).execution_options(yield_per=500)
+    query = queries.filtered(filters, review_only=False, user=page_principal(request))
+    query = query.execution_options(yield_per=500)
 
     def lines() -> Iterator[str]:
         out = io.StringIO()
@@ -109,8 +114,16 @@ def _days(request: Request) -> int:
 
 @router.get("/dashboard", response_class=HTMLResponse)
 def dashboard(request: Request, session: Session = Depends(db)) -> Response:
-    days = _days(request)
-    return render(request, "dashboard.html", {"stats": stats.collect(session, days=days), "days": days})
+    days, settings, user = _days(request), request.app.state.settings, page_principal(request)
+    queues = review_queues(
+        session, max_size=settings.review_alert_queue, max_wait_s=settings.review_alert_wait_s
+    )
+    context = {
+        "stats": stats.collect(session, days=days),
+        "days": days,
+        "queues": [q for q in queues if user.all_profiles or q.profile in user.profiles],
+    }
+    return render(request, "dashboard.html", context)
 
 
 @router.get("/dashboard/{name}.png")
@@ -121,7 +134,7 @@ def chart(request: Request, name: str, session: Session = Depends(db)) -> Respon
     return Response(draw(stats.collect(session, days=_days(request))), media_type="image/png")
 
 
-@router.get("/playground", response_class=HTMLResponse)
+@router.get("/playground", response_class=HTMLResponse, dependencies=REVIEWER)
 def playground_form(request: Request) -> Response:
     rule_set = request.app.state.rule_set()
     context = {
@@ -132,7 +145,7 @@ def playground_form(request: Request) -> Response:
     return render(request, "playground.html", context)
 
 
-@router.post("/playground", response_class=HTMLResponse)
+@router.post("/playground", response_class=HTMLResponse, dependencies=REVIEWER)
 def playground_run(
     request: Request,
     subject: str = Form(""),

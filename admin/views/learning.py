@@ -7,12 +7,15 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from admin import csrf
-from admin.deps import db, page_user
+from admin.deps import db, require_page
 from admin.views.review import render
+from worker.db.models import Role
 from worker.learning.history import reviewed_mails, threshold_pairs
 from worker.learning.thresholds import learn_thresholds
 
-router = APIRouter(include_in_schema=False, dependencies=[Depends(page_user), Depends(csrf.protect_form)])
+router = APIRouter(
+    include_in_schema=False, dependencies=[Depends(require_page(Role.VIEWER)), Depends(csrf.protect_form)]
+)
 CURVE_ROWS = 8  # precision points shown per label, spread over its curve
 
 

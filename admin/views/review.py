@@ -12,13 +12,18 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from admin import csrf, queries
-from admin.deps import db, page_user
+from admin.deps import db, page_principal, require_page
+from admin.scope import Principal, can_access
 from worker.core.errors import InputError
-from worker.db.models import Action, Message
+from worker.db.models import Action, Message, Role
 from worker.review import corrections as review
+from worker.review.threads import correct_thread, thread_replies
 
 log = logging.getLogger(__name__)
-router = APIRouter(include_in_schema=False, dependencies=[Depends(page_user), Depends(csrf.protect_form)])
+router = APIRouter(
+    include_in_schema=False, dependencies=[Depends(require_page(Role.VIEWER)), Depends(csrf.protect_form)]
+)
+REVIEWER = [Depends(require_page(Role.REVIEWER))]
 NOTICES = {
     "approved": "Decision approved; its actions are queued.",
     "corrected": "Correction saved; the actions follow the new labels.",
@@ -28,8 +33,10 @@ NOTICES = {
 
 
 def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+    principal = page_principal(request)
     context = {
-        "user": page_user(request),
+        "user": principal.name,
+        "role": principal.role,
         "notice": NOTICES.get(request.query_params.get("notice", "")),
         **context,
     }
@@ -54,7 +61,7 @@ def home() -> Response:
 @router.get("/review", response_class=HTMLResponse)
 def review_queue(request: Request, session: Session = Depends(db)) -> Response:
     filters = queries.parse_filters(request.query_params)
-    rows, total = queries.page_of(session, filters, review_only=True)
+    rows, total = queries.page_of(session, filters, review_only=True, user=page_principal(request))
     context = {
         "rows": rows,
         "total": total,
@@ -68,10 +75,16 @@ def review_queue(request: Request, session: Session = Depends(db)) -> Response:
     return render(request, "review.html", context)
 
 
-def message_context(request: Request, session: Session, message_id: int) -> dict[str, Any]:
+def visible_message(session: Session, message_id: int, user: Principal) -> Message:
+    """The message, or 404 when it does not exist or is in a profile ``user`` is not given."""
     message = session.get(Message, message_id)
-    if message is None:
+    if message is None or not can_access(user, message):
         raise HTTPException(status_code=404, detail=f"no message {message_id}")
+    return message
+
+
+def message_context(request: Request, session: Session, message_id: int, user: Principal) -> dict[str, Any]:
+    message = visible_message(session, message_id, user)
     decision = queries.live_decision(session, message_id)
     rule_set = request.app.state.rule_set()
     thresholds = {c.name: rule_set.policy.threshold_for(c.threshold) for c in rule_set.categories}
@@ -87,29 +100,42 @@ def message_context(request: Request, session: Session, message_id: int) -> dict
         "actions": queries.actions_of(session, message_id),
         "choices": choices,
         "corrections": queries.corrections_of(session, message_id),
+        "replies": visible_replies(session, message_id, user),
     }
+
+
+def visible_replies(session: Session, message_id: int, user: Principal) -> list[int]:
+    """The replies that followed this mail's thread, those ``user`` may see."""
+    rows = [session.get(Message, r) for r in thread_replies(session, message_id)]
+    return [m.id for m in rows if m is not None and can_access(user, m)]
 
 
 @router.get("/messages/{message_id}", response_class=HTMLResponse)
 def message_page(request: Request, message_id: int, session: Session = Depends(db)) -> Response:
-    return render(request, "message.html", message_context(request, session, message_id))
+    context = message_context(request, session, message_id, page_principal(request))
+    return render(request, "message.html", context)
 
 
-@router.post("/messages/{message_id}/review")
+@router.post("/messages/{message_id}/review", dependencies=REVIEWER)
 def review_message(
     request: Request,
     message_id: int,
     decision: str = Form(...),
     labels: list[str] = Form(default_factory=list),
     note: str = Form(""),
+    reroute_replies: str = Form(""),
     session: Session = Depends(db),
 ) -> Response:
-    user, rule_set = page_user(request), request.app.state.rule_set()
+    user, rule_set = page_principal(request).name, request.app.state.rule_set()
+    visible_message(session, message_id, page_principal(request))
+    replies = visible_replies(session, message_id, page_principal(request)) if reroute_replies else []
     try:
         if decision == "approve":
             ids = review.approve(session, message_id, user, rule_set=rule_set)
         elif decision == "correct":
-            ids = review.correct(session, message_id, labels, user, note.strip() or None, rule_set=rule_set)
+            ids = correct_thread(
+                session, message_id, labels, user, note.strip() or None, rule_set=rule_set, replies=replies
+            )
         else:
             raise HTTPException(status_code=400, detail="decision must be approve or correct")
     except review.ReviewError as e:
@@ -121,8 +147,9 @@ def review_message(
     return RedirectResponse(f"/review?notice={notice}", status_code=303)
 
 
-@router.post("/messages/{message_id}/actions/{action_id}/redeliver")
+@router.post("/messages/{message_id}/actions/{action_id}/redeliver", dependencies=REVIEWER)
 def redeliver(request: Request, message_id: int, action_id: int, session: Session = Depends(db)) -> Response:
+    visible_message(session, message_id, page_principal(request))
     action = session.get(Action, action_id)
     if action is None or action.message_id != message_id:
         raise HTTPException(status_code=404, detail=f"no action {action_id} on message {message_id}")

@@ -2,8 +2,9 @@
 
 Each kind is one executor class registered into ``worker.outbox.runner``. Setting a flag or label that is
 already set (or removing one that is absent) changes nothing, so a retried action is harmless. A
-move records the mail's new location on its row; a repeated move finds the mail already in the
-target and does nothing. See :mod:`connectors.imap.mailbox` for how a mail is found after its UID changed.
+move records the mail's new location on its row and its origin on the action; a repeated move finds
+the mail already in the target and does nothing; an undone move puts the mail back in its origin.
+See :mod:`connectors.imap.mailbox` for how a mail is found after its UID changed.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ SYSTEM_FLAGS = {
     "\\answered": "\\Answered",
     "\\draft": "\\Draft",
 }
+MOVED_FROM = "moved_from"  # on a done move's params: the folder the mail was taken from
 ATOM_SPECIALS = re.compile(r'[^\x21-\x7e]|[(){%*"\\\]]')
 
 
@@ -120,31 +122,55 @@ class GmailLabelExecutor(MailboxExecutor):
 
 
 class MoveExecutor(MailboxExecutor):
+    """Moves a mail to ``target`` and notes where it came from (``params.moved_from``) on the action.
+
+    Undoing (``desired: absent``) moves the mail back there, found by Message-ID; a mail moved
+    elsewhere by hand meanwhile is left where it is.
+    """
+
     def run(self, client: IMAPClient, session: Session, action: Action, message: Message) -> None:
-        target = action.target
         if action.desired == "absent":
-            raise NotApplicable("a move is not undone automatically: move the mail back by hand")
+            self.undo(client, session, action, message)
+            return
+        target = action.target
         where = locate(client, session, message, also=[target])
         if where is None:
             raise NotApplicable(f"mail {message.id} is neither in {message.folder!r} nor in {target!r}")
         if where.folder == target:
             return  # already moved (a retry, or the mail was moved before): locate recorded it
-        ensure_folder(client, target)
-        client.select_folder(where.folder)
-        if client.has_capability("MOVE"):
-            client.move([where.uid], target)
+        action.params = {**(action.params or {}), MOVED_FROM: where.folder}
+        transfer(client, message, where, target)
+
+    def undo(self, client: IMAPClient, session: Session, action: Action, message: Message) -> None:
+        origin = (action.params or {}).get(MOVED_FROM)
+        if not origin:
+            raise NotApplicable("this move never ran (or ran before origins were kept): nothing to undo")
+        where = locate(client, session, message, also=[action.target, origin])
+        if where is not None and where.folder == origin:
+            return  # back already (a retry)
+        if where is None or where.folder != action.target:
+            raise NotApplicable(f"mail {message.id} is no longer in {action.target!r} (moved by hand?); left")
+        transfer(client, message, where, origin)
+
+
+def transfer(client: IMAPClient, message: Message, where: Location, target: str) -> None:
+    """Move the mail at ``where`` to ``target`` (MOVE, else COPY + expunge) and record its new place."""
+    ensure_folder(client, target)
+    client.select_folder(where.folder)
+    if client.has_capability("MOVE"):
+        client.move([where.uid], target)
+    else:
+        if not (
+            message.message_id and find_by_message_id(client, target, message.message_id, reselect=where)
+        ):
+            client.copy([where.uid], target)  # not copied by an earlier, interrupted try
+        client.add_flags([where.uid], ["\\Deleted"], silent=True)
+        if client.has_capability("UIDPLUS"):
+            client.uid_expunge([where.uid])
         else:
-            if not (
-                message.message_id and find_by_message_id(client, target, message.message_id, reselect=where)
-            ):
-                client.copy([where.uid], target)  # not copied by an earlier, interrupted try
-            client.add_flags([where.uid], ["\\Deleted"], silent=True)
-            if client.has_capability("UIDPLUS"):
-                client.uid_expunge([where.uid])
-            else:
-                client.expunge()
-        new = find_by_message_id(client, target, message.message_id) if message.message_id else None
-        record(message, new or Location(target, None, None))
+            client.expunge()
+    new = find_by_message_id(client, target, message.message_id) if message.message_id else None
+    record(message, new or Location(target, None, None))
 
 
 register("imap_keyword", KeywordExecutor())

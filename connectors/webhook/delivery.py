@@ -5,7 +5,9 @@ the same bytes unless a reviewer changed the decision meanwhile; a fresh timesta
 in the headers, and ``Idempotency-Key`` (the action's key) stays the same across retries and
 redeliveries so a receiver can drop duplicates. The outcome maps onto run_action's signals: 2xx done,
 timeouts / connection errors / 429 / 5xx retried (TransientError), anything else dead at once
-(ConnectorError). Error texts name the endpoint, never its URL or secret.
+(ConnectorError). Error texts name the endpoint, never its URL or secret. After a reviewer's
+correction, an endpoint that got the original receives a ``decision.corrected`` document (with
+``wanted: false`` when its category no longer applies) — so a ticketing system can re-route.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import httpx
 from sqlalchemy.orm import Session
 
 from connectors.webhook.endpoints import Endpoint, configured_endpoints
-from connectors.webhook.payload import SCHEMA, build_payload, encode
+from connectors.webhook.payload import SCHEMA, build_payload, delivered_before, encode
 from worker.core.errors import ConfigError, ConnectorError, InputError, MailrouteError, TransientError
 from worker.core.settings import get_settings
 from worker.db.models import Action, ActionStatus, Message
@@ -79,8 +81,8 @@ class WebhookExecutor:
             return client.post(url, content=content, headers=headers)
 
     def apply(self, session: Session, action: Action, message: Message) -> int | None:
-        if action.desired == "absent":
-            raise NotApplicable("a delivered webhook cannot be taken back; receivers get no retraction")
+        if action.desired == "absent" and not delivered_before(action):
+            raise NotApplicable("this webhook was never delivered: nothing to correct")
         endpoint = find_endpoint(action.target)
         body = encode(build_payload(session, action, message, admin_url=get_settings().admin_url))
         timestamp = int(self.clock())

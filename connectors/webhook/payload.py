@@ -14,10 +14,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from worker.db.models import Action, Decision, Message, Score
+from worker.db.models import Action, ActionStatus, Correction, Decision, Message, Score
 
 SCHEMA = "mailroute.webhook/v1"
 EVENT = "message.routed"
+CORRECTED = "decision.corrected"  # to an endpoint that got the original, after a reviewer's correction
 ADMIN_MESSAGE_PATH = "/messages/{id}"  # the admin's message page
 
 
@@ -32,9 +33,11 @@ def build_payload(session: Session, action: Action, message: Message, *, admin_u
     decision = session.scalar(
         select(Decision).where(Decision.message_id == message.id, Decision.mode == "live")
     )
-    return {
+    corrected = decision is not None and decision.review_state == "corrected" and delivered_before(action)
+    extra = correction_facts(session, action, message) if corrected else {}
+    return extra | {
         "schema": SCHEMA,
-        "event": EVENT,
+        "event": CORRECTED if corrected else EVENT,
         "delivery_id": action.key,
         "endpoint": action.target,
         "category": action.category,
@@ -44,6 +47,27 @@ def build_payload(session: Session, action: Action, message: Message, *, admin_u
         "scores": decision_scores(session, decision) if decision else {},
         "links": {"admin": admin_url.rstrip("/") + ADMIN_MESSAGE_PATH.format(id=message.id)},
     }
+
+
+def delivered_before(action: Action) -> bool:
+    """Whether this endpoint got a document about this mail already (an earlier successful try)."""
+    return any(attempt.outcome == ActionStatus.DONE for attempt in action.attempts_log)
+
+
+def correction_facts(session: Session, action: Action, message: Message) -> dict[str, Any]:
+    """``correction`` (who, when, labels before and after) and ``wanted`` (does this endpoint still apply)."""
+    last = session.scalars(
+        select(Correction).where(Correction.message_id == message.id).order_by(Correction.id.desc())
+    ).first()
+    facts = None
+    if last is not None:
+        facts = {
+            "by": last.reviewer,
+            "at": _iso(last.created_at),
+            "old_labels": list(last.old_labels),
+            "new_labels": list(last.new_labels),
+        }
+    return {"correction": facts, "wanted": action.desired == "present"}
 
 
 def message_facts(message: Message) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -58,6 +59,7 @@ def add_mail(
         uid=uid,
         dedup_key=f"k{uid}",
         message_id=f"{uid}@example.com",
+        message_id_hash=hashlib.sha256(f"{uid}@example.com".encode()).hexdigest(),
         content_hash=f"{uid:064d}",
         subject=spec.subject,
         sender=spec.sender,

@@ -22,9 +22,10 @@ from sqlalchemy import select
 from tests.admin.builders import PASSWORD, XSS_TEXT, MailSpec, add_mail, seed_demo
 from tests.admin.cdp import Browser, find_chromium
 from tests.admin.conftest import make_app
+from tests.admin.people import USER_PASSWORD, add_user
 from tests.admin.routes import endpoints
 from tests.conftest import require_service
-from worker.db.models import Message
+from worker.db.models import Message, Role
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = os.environ.get("MAILROUTE_SCREENSHOTS")
@@ -152,3 +153,46 @@ def test_every_route_refuses_a_browser_without_session(browser: Browser, server:
             assert "login required" in browser.text(), path
         else:
             assert browser.path.startswith("/login"), path
+
+
+def log_in_browser(browser: Browser, base: str, name: str, password: str) -> None:
+    browser.goto(f"{base}/login")
+    browser.submit(
+        fill("input[name=username]", name)
+        + fill("input[name=password]", password)
+        + "document.querySelector('form[action=\"/login\"]').submit();"
+    )
+    assert browser.path == "/review", browser.path
+
+
+def test_a_reviewer_corrects_and_the_audit_names_them(browser: Browser, server: tuple[str, FastAPI]) -> None:
+    base, app = server
+    add_user(app, "dana.reviewer", Role.REVIEWER, ("default",))
+    with app.state.session_factory.begin() as session:
+        target = add_mail(session, MailSpec(subject="Please call me back", labels=("project progress",)))
+
+    log_in_browser(browser, base, "dana.reviewer", USER_PASSWORD)
+    assert not browser.evaluate("!!document.querySelector('a[href=\"/audit\"]')")  # not an admin
+    browser.goto(f"{base}/messages/{target}")
+    browser.submit(
+        "for (const box of document.querySelectorAll('input[name=labels]'))"
+        "  box.checked = box.value === 'customer inquiry';"
+        "document.querySelector('button[value=correct]').click();"
+    )
+    assert browser.path == "/review?notice=corrected"
+    browser.goto(f"{base}/audit")
+    assert "403" in browser.text() or "admin role" in browser.text()
+    browser.goto(f"{base}/review")
+    browser.submit("document.querySelector('form[action=\"/logout\"]').submit();")
+
+    log_in_browser(browser, base, "admin", PASSWORD)
+    browser.goto(f"{base}/audit?action=review.correct")
+    rows = browser.evaluate(
+        "[...document.querySelectorAll('tr.audit-row')].map(r => ["
+        "r.querySelector('.actor').textContent.trim(),"
+        "[...r.querySelectorAll('.before .chip')].map(c => c.textContent),"
+        "[...r.querySelectorAll('.after .chip')].map(c => c.textContent)])"
+    )
+    assert rows == [["dana.reviewer", ["project progress"], ["customer inquiry"]]]
+    browser.goto(f"{base}/decisions")
+    assert "by dana.reviewer" in browser.text("table.list")

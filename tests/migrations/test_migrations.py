@@ -32,6 +32,9 @@ TABLES = {
     "corrections",
     "poll_cursors",
     "leases",
+    "users",
+    "api_tokens",
+    "audit_events",
 }
 
 

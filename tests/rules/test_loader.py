@@ -262,3 +262,12 @@ def test_load_rule_set_reports_the_path(tmp_path: Path) -> None:
     path.write_text(yaml_with(policy="policy:\n  top_k: two"), encoding="utf-8")
     with pytest.raises(RuleSetError, match=rf"^{path}:4: policy\.top_k: must be an integer >= 1, got 'two'$"):
         load_rule_set(path)
+
+
+def test_policy_threads_defaults_to_follow_and_keeps_old_digests() -> None:
+    plain = parse_rule_set(YAML_MINIMAL)
+    assert plain.policy.threads == "follow" and "threads" not in plain.to_dict()["policy"]
+    off = parse_rule_set(yaml_with(policy="policy:\n  fallback: b\n  threads: rescore"))
+    assert off.policy.threads == "rescore" and off.digest != parse_rule_set(yaml_with()).digest
+    with pytest.raises(RuleSetError, match="threads: must be one of follow, rescore, off"):
+        parse_rule_set(yaml_with(policy="policy:\n  threads: never"))

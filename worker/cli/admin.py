@@ -1,4 +1,4 @@
-"""``mailroute admin serve|hash-password``."""
+"""``mailroute admin serve|hash-password`` and ``mailroute admin user ...`` (see ``worker.cli.users``)."""
 
 from __future__ import annotations
 
@@ -23,9 +23,13 @@ def serve(
     from worker.core.settings import get_settings
 
     settings = get_settings()
-    if settings.admin_password_hash is None:
+    from admin.identity import any_user
+    from worker.db.session import session_factory
+
+    if settings.admin_password_hash is None and not any_user(session_factory(settings.database_url)):
         raise ConfigError(
-            "MAILROUTE_ADMIN_PASSWORD_HASH is not set; make one with `mailroute admin hash-password`"
+            "no admin user: set MAILROUTE_ADMIN_PASSWORD_HASH (`mailroute admin hash-password`) "
+            "or add one with `mailroute admin user add NAME --role admin`"
         )
     if not settings.admin_cookie_secure:
         typer.echo(
@@ -48,4 +52,7 @@ def hash_password_command() -> None:
 
 
 def register(app: typer.Typer) -> None:
+    from worker.cli.users import user_app
+
+    admin_app.add_typer(user_app, name="user")
     app.add_typer(admin_app, name="admin")

@@ -88,6 +88,7 @@ def poll_once(accounts: list[Account], settings: Settings, enqueue: Callable[[li
 
 def run_watchers(accounts: list[Account], settings: Settings, enqueue: Callable[[list[int]], None]) -> None:
     """One thread per (account, folder) until Ctrl-C; re-queues stale work every minute."""
+    from connectors.webhook.notify import alert_review_queues
     from worker.tasks.lostwork import CHECK_EVERY_S
     from worker.tasks.sweeper import sweep
 
@@ -116,6 +117,8 @@ def run_watchers(accounts: list[Account], settings: Settings, enqueue: Callable[
                 last_sweep = time.monotonic()
                 with session_scope() as db:
                     sweep(db, batch_size=settings.batch_size)
+                with session_scope() as db:
+                    alert_review_queues(db, settings)  # off unless MAILROUTE_REVIEW_ALERT_ENDPOINT is set
     except KeyboardInterrupt:
         typer.echo("stopping")
     finally:

@@ -100,7 +100,10 @@ class Settings(BaseSettings):
     admin_secret_key: SecretStr | None = Field(
         None, description="Key that signs admin session cookies. Unset: a random key per process."
     )
-    admin_username: str = Field("admin", description="Admin login name (one shared admin account).")
+    admin_username: str = Field(
+        "admin",
+        description="Login name of the bootstrap admin (becomes the first database user at its first login).",
+    )
     admin_api_token: SecretStr | None = Field(
         None, description="Bearer token for scripts calling the admin JSON API. Unset: API by login only."
     )
@@ -117,6 +120,18 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(8, description="Webhooks: default attempts before the dead letter.")
     webhook_backoff_base_s: float = Field(5.0, description="Webhooks: first retry delay (doubles per try).")
     webhook_backoff_cap_s: float = Field(900.0, description="Webhooks: longest delay between two tries.")
+    review_alert_endpoint: str | None = Field(
+        None,
+        description="Webhook endpoint told when a profile's review queue is too long or a mail waits too "
+        "long (event review.queue_alert). Unset: no alerts (the dashboard still shows the queues).",
+    )
+    review_alert_queue: int = Field(
+        50, ge=1, description="Review alert: mails waiting in one profile's queue."
+    )
+    review_alert_wait_s: int = Field(4 * 3600, ge=1, description="Review alert: the longest a mail may wait.")
+    review_alert_every_s: int = Field(
+        3600, ge=1, description="Review alert: at most one per profile this often."
+    )
     accounts_file: Path | None = Field(
         None, description="YAML file of IMAP accounts and the folders to watch; see docs/imap.md."
     )

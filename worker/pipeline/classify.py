@@ -22,6 +22,7 @@ from worker.learning.thresholds import LearnedThreshold
 from worker.parsing.message import parse_message
 from worker.pipeline.outcomes import Outcome, write_outcomes
 from worker.pipeline.route import route
+from worker.pipeline.threads import follow_threads
 from worker.scoring.base import Scorer
 
 log = logging.getLogger(__name__)
@@ -81,8 +82,11 @@ def classify_batch(
     if not rows:
         return result
     t_score = time.perf_counter()
+    followed = follow_threads(session, [row[0] for row in rows], parsed, rule_set)  # replies: no scoring
+    rest = [i for i in range(len(parsed)) if i not in followed]
     # A scoring error propagates: the caller rolls back and calls record_batch_failure.
-    routed = route(parsed, scorer, rule_set, learned=learned)
+    scored = iter(route([parsed[i] for i in rest], scorer, rule_set, learned=learned))
+    routed = [followed[i] if i in followed else next(scored) for i in range(len(parsed))]
     result.timings["score_s"] = time.perf_counter() - t_score
     t_save = time.perf_counter()
     outcomes = []

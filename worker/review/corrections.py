@@ -3,11 +3,14 @@
 Plain functions over a session (the caller commits, then queues the returned action ids with
 ``worker.tasks.jobs.enqueue_actions``). Every review is kept as a :class:`Correction` row (who, when, old
 and new labels) — approvals too, with equal old and new labels — so what reviewers confirm or fix can
-feed thresholds and examples later.
+feed thresholds and examples later; it is also written to the audit log (``worker.db.audit``) and the
+decision remembers who reviewed it (``reviewed_by``).
 
 Actions follow the labels: an action of a newly chosen label is made ``present`` (a new outbox row, or
 an undone one re-armed); an action no chosen label wants any more is made ``absent`` — re-queued when
-it had been carried out (the executor removes the keyword or label), cancelled when it never ran.
+it had been carried out (the executor removes the keyword or label, moves the mail back, or tells
+the webhook endpoint), cancelled when it never ran. A correction also re-arms the webhooks that
+stay, so every endpoint that got the original gets a ``decision.corrected`` event.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from sqlalchemy.orm import Session
 from rules import RuleSet
 from worker.core.errors import InputError
 from worker.core.settings import get_settings
+from worker.db import audit
 from worker.db.models import Action, ActionStatus, Correction, Decision, new_key
 from worker.pipeline.rulesource import rule_set_source
 
@@ -98,10 +102,22 @@ def _review(
             created_at=now,
         )
     )
+    audit.record(
+        session,
+        actor=reviewer,
+        action="review.correct" if state == "corrected" else "review.approve",
+        subject=f"message:{decision.message_id}",
+        before={"labels": list(decision.labels), "review_state": decision.review_state},
+        after={"labels": labels, "review_state": state} | ({"note": note[:4000]} if note else {}),
+        at=now,
+    )
     decision.labels = labels
     decision.review_state = state
     decision.reviewed_at = now
+    decision.reviewed_by = reviewer[:255]
     action_ids = sync_actions(session, decision.message_id, labels, rules)
+    if state == "corrected":
+        action_ids += tell_webhooks(session, decision.message_id, exclude=action_ids)
     session.flush()
     return action_ids
 
@@ -144,6 +160,17 @@ def sync_actions(session: Session, message_id: int, labels: Sequence[str], rule_
             action.status = ActionStatus.SKIPPED
             action.last_error = "cancelled by review before it ran"
     session.flush()
+    return [a.id for a in touched]
+
+
+def tell_webhooks(session: Session, message_id: int, *, exclude: Sequence[int]) -> list[int]:
+    """Re-arm the delivered webhooks a correction left in place, so their endpoints hear of it."""
+    query = select(Action).where(
+        Action.message_id == message_id, Action.kind == "webhook", Action.status == ActionStatus.DONE
+    )
+    touched = [a for a in session.scalars(query) if a.id not in exclude and a.desired == "present"]
+    for action in touched:
+        _rearm(action, "present")  # the executor sends decision.corrected (it was delivered before)
     return [a.id for a in touched]
 
 

@@ -436,3 +436,37 @@ def test_a_dead_action_is_logged_at_warning_with_its_error(
         assert attempt(sqlite_url, action_id).status == "dead"
     (line,) = [r for r in caplog.records if "-> dead" in r.getMessage()]
     assert line.levelno == logging.WARNING and "is not configured" in line.getMessage()
+
+
+@pytest.mark.parametrize("still_wanted", [True, False])
+def test_a_correction_sends_decision_corrected_to_the_endpoint_that_got_the_original(
+    configure: Configure, sqlite_url: str, still_wanted: bool
+) -> None:
+    from rules import parse_rule_set
+    from worker.review import corrections as review
+
+    rules = parse_rule_set(
+        "name: helpdesk\n"
+        "categories:\n"
+        "  - name: complaint\n    description: an unhappy customer\n"
+        "    actions: [{kind: webhook, target: hook, params: {priority: high}}]\n"
+        "  - name: billing\n    description: invoices\n"
+        "    actions: [{kind: webhook, target: hook}]\n"
+        "  - name: spam\n    description: junk\n",
+        source="test",
+    )
+    with receiver(Reply(200)) as server:
+        configure(hook={"url": server.url})
+        action_id = make_webhook_action(sqlite_url)
+        assert attempt(sqlite_url, action_id).status == ActionStatus.DONE
+        with session_factory(sqlite_url).begin() as session:
+            mid = session.get(Action, action_id).message_id  # type: ignore[union-attr]
+            labels = ["billing"] if still_wanted else ["spam"]
+            ids = review.correct(session, mid, labels, "rita", rule_set=rules)
+        assert ids == [action_id]
+        assert attempt(sqlite_url, action_id).status == ActionStatus.DONE
+    first, second = (json.loads(r.body) for r in server.requests)
+    assert first["event"] == "message.routed" and "correction" not in first
+    assert second["event"] == "decision.corrected" and second["wanted"] is still_wanted
+    assert second["correction"]["by"] == "rita" and second["correction"]["old_labels"] == ["complaint"]
+    assert second["decision"]["labels"] == labels and second["delivery_id"] != first["delivery_id"]

@@ -125,3 +125,18 @@ def test_requeue_action(sqlite_url: str) -> None:
         assert (action.status, action.attempts) == ("pending", 0)
         with pytest.raises(review.ReviewError):
             review.requeue_action(session, 10**6)
+
+
+def test_a_review_is_audited_with_who_and_the_labels_before_and_after(sqlite_url: str) -> None:
+    from worker.db.models import AuditEvent
+
+    with session_factory(sqlite_url).begin() as session:
+        mid = add_mail(session, MailSpec(labels=("project progress",)), rules=RULES)
+        review.correct(session, mid, ["meeting notice"], "rita", "moved", rule_set=RULES)
+    with session_factory(sqlite_url)() as session:
+        event = session.scalars(select(AuditEvent)).one()
+        decision = session.scalars(select(Decision)).one()
+    assert (event.actor, event.action, event.subject) == ("rita", "review.correct", f"message:{mid}")
+    assert event.before == {"labels": ["project progress"], "review_state": "pending"}
+    assert event.after == {"labels": ["meeting notice"], "review_state": "corrected", "note": "moved"}
+    assert decision.reviewed_by == "rita"
