@@ -1,7 +1,7 @@
 """Open a logged-in IMAP connection for an account: TLS (implicit or STARTTLS), password or XOAUTH2.
 
 Plaintext (``tls: none``) is refused unless ``MAILROUTE_ALLOW_PLAINTEXT`` is set, and then warned
-about on every login. Network and server-side failures surface as :class:`TransientError`, so the
+about on every successful login. Network and server-side failures surface as :class:`TransientError`, so the
 poller backs off and the action tasks retry; a refused login is a :class:`ConnectorError`.
 """
 
@@ -48,9 +48,6 @@ def connect(account: Account, settings: Settings | None = None) -> IMAPClient:
                 f"account {account.name}: tls: none sends the password in clear; "
                 "set MAILROUTE_ALLOW_PLAINTEXT=true to allow it"
             )
-        log.warning(
-            "account %s: IMAP login WITHOUT TLS to %s (allowed by settings)", account.name, account.host
-        )
     try:
         client = IMAPClient(
             account.host,
@@ -68,6 +65,10 @@ def connect(account: Account, settings: Settings | None = None) -> IMAPClient:
     except BaseException:
         close(client)
         raise
+    if account.tls == "none":  # logged only once it happened: a refused attempt is not a login
+        log.warning(
+            "account %s: IMAP login WITHOUT TLS to %s (allowed by settings)", account.name, account.host
+        )
     return client
 
 

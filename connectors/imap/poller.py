@@ -6,6 +6,9 @@ leaves RECEIVED rows that ``worker.tasks.sweeper`` re-queues). A changed UIDVALI
 mails already known (same Message-ID in this folder, or same content) only get their new UID, so
 nothing is stored or decided twice. Bodies are fetched with BODY.PEEK[] and the folder is opened
 read-only (EXAMINE), so polling never sets \\Seen.
+
+New mail announced while the pass runs (an untagged EXISTS in a SEARCH/FETCH answer) is never
+announced again: :func:`take_announcements` tells the watcher to poll again instead of idling.
 """
 
 from __future__ import annotations
@@ -53,6 +56,20 @@ def fetch_new_uids(client: IMAPClient, last_uid: int) -> list[int]:
     return sorted(uid for uid in client.search(["UID", f"{last_uid + 1}:*"]) if uid > last_uid)
 
 
+def take_announcements(client: IMAPClient) -> bool:
+    """True when the server announced new mail (untagged EXISTS/RECENT) since the last call; clears them.
+
+    imaplib keeps untagged responses that no command asked for in ``untagged_responses``; a mail
+    reported there is not reported again by the next IDLE, so it would wait for the safety poll.
+    """
+    untagged = getattr(getattr(client, "_imap", None), "untagged_responses", None)
+    if not isinstance(untagged, dict):
+        return False
+    exists = untagged.pop("EXISTS", None)
+    recent = untagged.pop("RECENT", None)
+    return bool(exists or recent)
+
+
 def read_cursor(sessions: sessionmaker[Session], account: str, folder: str) -> tuple[int | None, int] | None:
     with sessions() as session:
         row = session.scalar(
@@ -80,6 +97,7 @@ def poll_folder_once(
 ) -> PollResult:
     """Store every mail past the cursor in batches, advancing the cursor with each committed batch."""
     info = client.select_folder(config.folder, readonly=True)
+    take_announcements(client)  # the SELECT's own EXISTS: what this pass will see anyway
     result = PollResult(uidvalidity=int(info[b"UIDVALIDITY"]))
     cursor = read_cursor(sessions, config.account, config.folder)
     last_uid = cursor[1] if cursor and cursor[0] == result.uidvalidity else 0
