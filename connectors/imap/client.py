@@ -42,12 +42,11 @@ def tls_context(account: Account) -> ssl.SSLContext:
 def connect(account: Account, settings: Settings | None = None) -> IMAPClient:
     """A logged-in client for ``account``; raises TransientError / ConnectorError / ConfigError."""
     settings = settings or get_settings()
-    if account.tls == "none":
-        if not settings.allow_plaintext:
-            raise ConfigError(
-                f"account {account.name}: tls: none sends the password in clear; "
-                "set MAILROUTE_ALLOW_PLAINTEXT=true to allow it"
-            )
+    if account.tls == "none" and not settings.allow_plaintext:
+        raise ConfigError(
+            f"account {account.name}: tls: none sends the password in clear; "
+            "set MAILROUTE_ALLOW_PLAINTEXT=true to allow it"
+        )
     try:
         client = IMAPClient(
             account.host,

@@ -58,5 +58,7 @@ def test_slowest_mail_of_continuous_bursts_is_decided_within_10_s(imap_env: Imap
             select(Message.message_id, Decision.created_at).join(Decision, Decision.message_id == Message.id)
         ).all()
     assert len(rows) == total
-    latencies = [(at.replace(tzinfo=at.tzinfo or UTC) - arrived[str(mid)]).total_seconds() for mid, at in rows]
+    latencies = [
+        (at.replace(tzinfo=at.tzinfo or UTC) - arrived[str(mid)]).total_seconds() for mid, at in rows
+    ]
     assert max(latencies) < 10, f"slowest arrival→decision {max(latencies):.1f} s"
