@@ -8,7 +8,9 @@ nothing is stored or decided twice. Bodies are fetched with BODY.PEEK[] and the 
 read-only (EXAMINE), so polling never sets \\Seen.
 
 New mail announced while the pass runs (an untagged EXISTS in a SEARCH/FETCH answer) is never
-announced again: :func:`take_announcements` tells the watcher to poll again instead of idling.
+announced again, and mail that arrives after the pass's last command (while its batch is classified
+in-process) is not reported when IDLE starts: :func:`has_news` (a NOOP, then the announcements)
+tells the watcher to poll again instead of idling.
 """
 
 from __future__ import annotations
@@ -68,6 +70,15 @@ def take_announcements(client: IMAPClient) -> bool:
     exists = untagged.pop("EXISTS", None)
     recent = untagged.pop("RECENT", None)
     return bool(exists or recent)
+
+
+def has_news(client: IMAPClient) -> bool:
+    """True when mail arrived since the pass: announced during it, or reported by a NOOP now."""
+    if take_announcements(client):
+        return True
+    _, responses = client.noop()  # the server syncs the mailbox and reports what it has not told yet
+    announced = take_announcements(client)
+    return announced or any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses)
 
 
 def read_cursor(sessions: sessionmaker[Session], account: str, folder: str) -> tuple[int | None, int] | None:

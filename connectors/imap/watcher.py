@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from connectors.imap.accounts import Account
 from connectors.imap.client import close, connect, is_transient
 from connectors.imap.lease import FolderLease
-from connectors.imap.poller import Enqueue, FolderConfig, poll_folder_once, take_announcements
+from connectors.imap.poller import Enqueue, FolderConfig, has_news, poll_folder_once
 from worker.core.errors import ConnectorError
 from worker.core.settings import Settings
 
@@ -179,9 +179,10 @@ class FolderWatcher:
 
         The deadline is also a safety poll (``idle_poll_s``): a server that loses a notification
         (seen with Dovecot around a restart) delays a mail by that much at most, never forever.
-        Mail the server announced during the poll itself is not announced again: poll at once.
+        Mail the server announced during the poll, or that arrived after its last command, is not
+        reported by IDLE: ask first (a NOOP) and poll again at once if there is any.
         """
-        if take_announcements(client):
+        if has_news(client):
             self.stats.last_wake = time.perf_counter()
             return
         client.idle()

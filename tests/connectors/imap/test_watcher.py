@@ -172,6 +172,9 @@ class SilentIdle:
         self.idles = 0
         self.done = 0
 
+    def noop(self) -> tuple[bytes, list[tuple[int, bytes]]]:
+        return b"NOOP completed", []
+
     def idle(self) -> None:
         self.idles += 1
 
@@ -233,6 +236,33 @@ def test_mail_announced_during_the_poll_is_read_without_waiting_for_the_safety_p
         append(imap_env.server, [make_mail(1)])
         assert wait_for(lambda: len(decided(imap_env.db_url)) == 2, timeout=10), watcher.stats
         assert not armed.is_set()
+    finally:
+        watcher.stop.set()
+        thread.join(timeout=10)
+
+
+def test_mail_arriving_while_the_batch_is_classified_in_process_is_read_at_once(imap_env: ImapEnv) -> None:
+    """Embedded mode: a mail APPENDed during the poll's enqueue (after its last FETCH) wakes no IDLE."""
+    appended = threading.Event()
+
+    def enqueue_and_race(ids: list[int]) -> None:
+        enqueue_classify(ids)
+        if not appended.is_set():
+            appended.set()
+            append(imap_env.server, [make_mail(2)])  # after the poll's last command, before IDLE
+
+    settings = imap_env.settings.model_copy(
+        update={"poll_interval_s": 3600.0, "idle_poll_s": 300.0, "lease_ttl_s": 30.0}
+    )
+    watcher = FolderWatcher(
+        imap_env.account(), "INBOX", session_factory(imap_env.db_url), settings, enqueue=enqueue_and_race
+    )
+    thread = threading.Thread(target=watcher.run, daemon=True)
+    thread.start()
+    try:
+        assert wait_for(lambda: watcher.stats.polls >= 1)
+        append(imap_env.server, [make_mail(1)])
+        assert wait_for(lambda: len(decided(imap_env.db_url)) == 2, timeout=10), watcher.stats
     finally:
         watcher.stop.set()
         thread.join(timeout=10)
