@@ -41,8 +41,12 @@ def locate_many(
                 found[m.id] = Location(folder, uidvalidity, m.uid)
     lost = [m for m in messages if m.id not in found and m.message_id]
     places: dict[str, list[Message]] = {}
+    names: dict[str, str] = {}  # a move target → the server's name, asked once per batch
     for m in lost:
-        moves = [server_folder(client, a.target) for a in m.actions if a.kind == "imap_move"]
+        for action in m.actions:
+            if action.kind == "imap_move" and action.target not in names:
+                names[action.target] = server_folder(client, action.target)
+        moves = [names[a.target] for a in m.actions if a.kind == "imap_move"]
         for folder in dict.fromkeys([m.folder, *also, *moves]):
             places.setdefault(folder, []).append(m)
     for folder, candidates in places.items():

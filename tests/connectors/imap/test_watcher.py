@@ -266,3 +266,45 @@ def test_mail_arriving_while_the_batch_is_classified_in_process_is_read_at_once(
     finally:
         watcher.stop.set()
         thread.join(timeout=10)
+
+
+def test_mail_arriving_just_before_idle_starts_waits_one_slice_not_the_safety_poll(imap_env: ImapEnv) -> None:
+    """Dovecot's IDLE reports only later changes; a mail landing between the check and IDLE shows at DONE."""
+    armed = threading.Event()
+
+    def late(account, settings: Settings):  # type: ignore[no-untyped-def]
+        client = connect(account, settings)
+        noop = client.noop
+
+        def noop_then_race():  # type: ignore[no-untyped-def]
+            answer = noop()
+            if armed.is_set():
+                armed.clear()
+                append(imap_env.server, [make_mail(2)])  # after the check, before IDLE
+            return answer
+
+        client.noop = noop_then_race  # type: ignore[method-assign]
+        return client
+
+    settings = imap_env.settings.model_copy(
+        update={"poll_interval_s": 3600.0, "idle_poll_s": 300.0, "lease_ttl_s": 30.0}
+    )
+    watcher = FolderWatcher(
+        imap_env.account(),
+        "INBOX",
+        session_factory(imap_env.db_url),
+        settings,
+        enqueue=enqueue_classify,
+        connect_fn=late,
+    )
+    thread = threading.Thread(target=watcher.run, daemon=True)
+    thread.start()
+    try:
+        assert wait_for(lambda: watcher.stats.polls >= 1)
+        armed.set()  # the next NOOP check is followed by a mail: after the poll of this one, at the latest
+        append(imap_env.server, [make_mail(1)])
+        assert wait_for(lambda: len(decided(imap_env.db_url)) == 2, timeout=10), watcher.stats
+        assert not armed.is_set()
+    finally:
+        watcher.stop.set()
+        thread.join(timeout=10)
