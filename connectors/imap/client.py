@@ -1,7 +1,7 @@
 """Open a logged-in IMAP connection for an account: TLS (implicit or STARTTLS), password or XOAUTH2.
 
 Plaintext (``tls: none``) is refused unless ``MAILROUTE_ALLOW_PLAINTEXT`` is set, and then warned
-about on every login. Network and server-side failures surface as :class:`TransientError`, so the
+about on every successful login. Network and server-side failures surface as :class:`TransientError`, so the
 poller backs off and the action tasks retry; a refused login is a :class:`ConnectorError`.
 """
 
@@ -42,14 +42,10 @@ def tls_context(account: Account) -> ssl.SSLContext:
 def connect(account: Account, settings: Settings | None = None) -> IMAPClient:
     """A logged-in client for ``account``; raises TransientError / ConnectorError / ConfigError."""
     settings = settings or get_settings()
-    if account.tls == "none":
-        if not settings.allow_plaintext:
-            raise ConfigError(
-                f"account {account.name}: tls: none sends the password in clear; "
-                "set MAILROUTE_ALLOW_PLAINTEXT=true to allow it"
-            )
-        log.warning(
-            "account %s: IMAP login WITHOUT TLS to %s (allowed by settings)", account.name, account.host
+    if account.tls == "none" and not settings.allow_plaintext:
+        raise ConfigError(
+            f"account {account.name}: tls: none sends the password in clear; "
+            "set MAILROUTE_ALLOW_PLAINTEXT=true to allow it"
         )
     try:
         client = IMAPClient(
@@ -68,6 +64,10 @@ def connect(account: Account, settings: Settings | None = None) -> IMAPClient:
     except BaseException:
         close(client)
         raise
+    if account.tls == "none":  # logged only once it happened: a refused attempt is not a login
+        log.warning(
+            "account %s: IMAP login WITHOUT TLS to %s (allowed by settings)", account.name, account.host
+        )
     return client
 
 

@@ -6,6 +6,11 @@ leaves RECEIVED rows that ``worker.tasks.sweeper`` re-queues). A changed UIDVALI
 mails already known (same Message-ID in this folder, or same content) only get their new UID, so
 nothing is stored or decided twice. Bodies are fetched with BODY.PEEK[] and the folder is opened
 read-only (EXAMINE), so polling never sets \\Seen.
+
+New mail announced while the pass runs (an untagged EXISTS in a SEARCH/FETCH answer) is never
+announced again, and mail that arrives after the pass's last command (while its batch is classified
+in-process) is not reported when IDLE starts: :func:`has_news` (a NOOP, then the announcements)
+tells the watcher to poll again instead of idling.
 """
 
 from __future__ import annotations
@@ -53,6 +58,29 @@ def fetch_new_uids(client: IMAPClient, last_uid: int) -> list[int]:
     return sorted(uid for uid in client.search(["UID", f"{last_uid + 1}:*"]) if uid > last_uid)
 
 
+def take_announcements(client: IMAPClient) -> bool:
+    """True when the server announced new mail (untagged EXISTS/RECENT) since the last call; clears them.
+
+    imaplib keeps untagged responses that no command asked for in ``untagged_responses``; a mail
+    reported there is not reported again by the next IDLE, so it would wait for the safety poll.
+    """
+    untagged = getattr(getattr(client, "_imap", None), "untagged_responses", None)
+    if not isinstance(untagged, dict):
+        return False
+    exists = untagged.pop("EXISTS", None)
+    recent = untagged.pop("RECENT", None)
+    return bool(exists or recent)
+
+
+def has_news(client: IMAPClient) -> bool:
+    """True when mail arrived since the pass: announced during it, or reported by a NOOP now."""
+    if take_announcements(client):
+        return True
+    _, responses = client.noop()  # the server syncs the mailbox and reports what it has not told yet
+    announced = take_announcements(client)
+    return announced or any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses)
+
+
 def read_cursor(sessions: sessionmaker[Session], account: str, folder: str) -> tuple[int | None, int] | None:
     with sessions() as session:
         row = session.scalar(
@@ -80,6 +108,7 @@ def poll_folder_once(
 ) -> PollResult:
     """Store every mail past the cursor in batches, advancing the cursor with each committed batch."""
     info = client.select_folder(config.folder, readonly=True)
+    take_announcements(client)  # the SELECT's own EXISTS: what this pass will see anyway
     result = PollResult(uidvalidity=int(info[b"UIDVALIDITY"]))
     cursor = read_cursor(sessions, config.account, config.folder)
     last_uid = cursor[1] if cursor and cursor[0] == result.uidvalidity else 0
@@ -125,14 +154,15 @@ def store_batch(
     result: PollResult,
     batch: Sequence[int],
 ) -> list[int]:
-    """Fetch, store and commit one batch with the cursor; returns the ids still to be decided."""
+    """Fetch, store and commit one batch with the cursor; returns the ids still to be decided.
+
+    A mail is known (only re-pointed to its new UID) when a row with the same Message-ID AND the
+    same content is in this folder or being moved here; a different mail reusing a Message-ID is new.
+    """
     meta = client.fetch(batch, ["RFC822.SIZE", MID_FIELD])
     mids = {uid: message_id_of(data) for uid, data in meta.items()}
-    with sessions() as session:
-        known = find_known(session, config, [m for m in mids.values() if m])
-    wanted = [uid for uid in batch if uid in meta and known.get(mids[uid] or "") is None]
-    small = [uid for uid in wanted if int(meta[uid][b"RFC822.SIZE"]) <= config.max_bytes]
-    large = [uid for uid in wanted if uid not in small]
+    small = [uid for uid in batch if uid in meta and int(meta[uid][b"RFC822.SIZE"]) <= config.max_bytes]
+    large = [uid for uid in batch if uid in meta and uid not in small]
     bodies = {
         uid: body_of(data, b"BODY[]")
         for uid, data in (client.fetch(small, ["BODY.PEEK[]"]) if small else {}).items()
@@ -141,18 +171,24 @@ def store_batch(
         uid: body_of(data, b"BODY[HEADER]")
         for uid, data in (client.fetch(large, ["BODY.PEEK[HEADER]"]) if large else {}).items()
     }
+    raws = {
+        uid: bodies[uid] if uid in bodies else heads[uid] for uid in batch if uid in bodies or uid in heads
+    }
     ids: list[int] = []
     with sessions.begin() as session:
-        fetched = [uid for uid in batch if uid in bodies or uid in heads]
         origins = {uid: Origin(config.account, config.folder, result.uidvalidity, uid) for uid in batch}
-        stored = store_messages(
+        known = find_known(
             session,
-            [(bodies.get(uid) or heads[uid], origins[uid]) for uid in fetched],
-            max_bytes=config.max_bytes,
+            config,
+            {uid: (mid, sha256_hex(raws[uid])) for uid, mid in mids.items() if mid and uid in raws},
+        )
+        fetched = [uid for uid in raws if uid not in known]
+        stored = store_messages(
+            session, [(raws[uid], origins[uid]) for uid in fetched], max_bytes=config.max_bytes
         )
         new_rows = dict(zip(fetched, stored, strict=True))
         for uid in batch:
-            row_id = known.get(mids.get(uid) or "")
+            row_id = known.get(uid)
             if row_id is not None:  # expunged-since-SEARCH UIDs are in neither map
                 relocate(session, row_id, origins[uid])
                 result.known += 1
@@ -187,29 +223,36 @@ def body_of(data: dict[bytes, Any], key: bytes) -> bytes:
     return bytes(data.get(key) or b"")
 
 
-def find_known(session: Session, config: FolderConfig, message_ids: Sequence[str]) -> dict[str, int]:
-    """Message-ID → row id of mails already stored that are (or are being moved) in this folder.
+def find_known(
+    session: Session, config: FolderConfig, identities: dict[int, tuple[str, str]]
+) -> dict[int, int]:
+    """UID → row id of the mails (UID → (Message-ID, content hash)) already stored for this folder.
 
-    A mail that mailroute itself moves here is the same mail, not a new one: its row's folder is
-    updated by the move, and until that commits its ``imap_move`` action names this folder.
+    A row matches when both its Message-ID and its content are the same, it is in this folder or
+    mailroute is moving it here (its ``imap_move`` names this folder until the move commits), and
+    no earlier UID of the batch claimed it: a different mail reusing a Message-ID is not known.
     """
-    if not message_ids:
+    if not identities:
         return {}
-    by_hash = {sha256_hex(m.encode()): m for m in message_ids}
     moved_here = select(Action.message_id).where(Action.kind == "imap_move", Action.target == config.folder)
     rows = session.execute(
-        select(Message.message_id_hash, Message.id)
+        select(Message.message_id_hash, Message.content_hash, Message.id)
         .where(
             Message.account == config.account,
-            Message.message_id_hash.in_(list(by_hash)),
+            Message.message_id_hash.in_({sha256_hex(mid.encode()) for mid, _ in identities.values()}),
             or_(Message.folder == config.folder, Message.id.in_(moved_here)),
         )
         .order_by(Message.id)
     )
-    known: dict[str, int] = {}
-    for digest, row_id in rows:
-        if digest in by_hash:
-            known.setdefault(by_hash[digest], row_id)
+    free: dict[tuple[str | None, str | None], list[int]] = {}
+    for mid_hash, content_hash, row_id in rows:
+        free.setdefault((mid_hash, content_hash), []).append(row_id)
+    known: dict[int, int] = {}
+    for uid in sorted(identities):
+        mid, content_hash = identities[uid]
+        candidates = free.get((sha256_hex(mid.encode()), content_hash))
+        if candidates:
+            known[uid] = candidates.pop(0)
     return known
 
 

@@ -11,7 +11,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from imapclient import IMAPClient
@@ -22,12 +22,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from connectors.imap.accounts import Account
 from connectors.imap.client import close, connect, is_transient
 from connectors.imap.lease import FolderLease, LeaseHeartbeat
-from connectors.imap.poller import Enqueue, FolderConfig, poll_folder_once
+from connectors.imap.poller import Enqueue, FolderConfig, has_news, poll_folder_once
 from worker.core.errors import ConnectorError
 from worker.core.settings import Settings
 
 log = logging.getLogger(__name__)
 STALL_S = 120.0  # a watcher with no progress this long is stuck: its heartbeat stops renewing the lease
+
+FIRST_IDLE_SLICE_S = 1.0  # the first IDLE after a poll; each next one twice as long
 
 
 class LeaseLostError(ConnectorError):
@@ -184,19 +186,43 @@ class FolderWatcher:
 
         The deadline is also a safety poll (``idle_poll_s``): a server that loses a notification
         (seen with Dovecot around a restart) delays a mail by that much at most, never forever.
+        IDLE reports only changes made after it started (Dovecot tells the rest at DONE), so mail
+        announced during the poll or arriving after its last command is asked for first (a NOOP),
+        and the wait is cut into slices of 1, 2, 4 … s, each ended by DONE, which reports a mail
+        that arrived just before the slice's IDLE began: it waits seconds, not ``idle_poll_s``.
         """
-        client.idle()
+        if has_news(client):
+            self.stats.last_wake = time.perf_counter()
+            return
         deadline = time.monotonic() + min(self.settings.idle_renew_s, self.settings.idle_poll_s)
+        slice_s = FIRST_IDLE_SLICE_S
+        while not self.stop.is_set() and (left := deadline - time.monotonic()) > 0:
+            if self.idle_slice(client, min(left, slice_s)):
+                self.stats.last_wake = time.perf_counter()
+                return
+            slice_s *= 2
+
+    def idle_slice(self, client: IMAPClient, duration: float) -> bool:
+        """One IDLE of at most ``duration`` s; True when new mail was reported (or the socket died)."""
+        client.idle()
         try:
-            while not self.stop.is_set() and (left := deadline - time.monotonic()) > 0:
-                timeout = min(left, self.lease.renew_every_s, 1.0)
-                started = time.monotonic()
-                responses = client.idle_check(timeout=timeout)
-                if any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
-                    self.stats.last_wake = time.perf_counter()
-                    return
-                if not responses and time.monotonic() - started < timeout / 2:
-                    return  # woke with nothing to read: the server closed the connection
-                self.renew()
+            woke = self.idle_until(client, time.monotonic() + duration)
         finally:
-            client.idle_done()
+            done = client.idle_done()  # the server's answer to DONE carries what it held back
+        return woke or announces_mail(done[1] if isinstance(done, tuple) and len(done) > 1 else [])
+
+    def idle_until(self, client: IMAPClient, deadline: float) -> bool:
+        while not self.stop.is_set() and (left := deadline - time.monotonic()) > 0:
+            timeout = min(left, self.lease.renew_every_s, 1.0)
+            started = time.monotonic()
+            responses = client.idle_check(timeout=timeout)
+            if announces_mail(responses):
+                return True
+            if not responses and time.monotonic() - started < timeout / 2:
+                return True  # woke with nothing to read: the server closed the connection
+            self.renew()
+        return False
+
+
+def announces_mail(responses: Sequence[tuple[object, ...]]) -> bool:
+    return any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses)

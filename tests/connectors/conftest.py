@@ -33,6 +33,16 @@ def dovecot(tmp_path: Path) -> Iterator[Dovecot]:
     server.cleanup()
 
 
+@pytest.fixture
+def dotted_dovecot(tmp_path: Path) -> Iterator[Dovecot]:
+    """The Cyrus/Courier dialect: personal folders under ``INBOX.``, ``.`` as the hierarchy delimiter."""
+    require_service(find_dovecot() is not None, "Dovecot (apt-get install dovecot-imapd)")
+    server = Dovecot(tmp_path / "dovecot-dotted", prefix="INBOX.", separator=".")
+    server.start()
+    yield server
+    server.cleanup()
+
+
 def make_mail(i: int, *, subject: str | None = None, body: str | None = None, tag: str = "t") -> bytes:
     msg = EmailMessage()
     msg["From"] = f"sender{i}@example.com"
@@ -123,6 +133,15 @@ def imap_env(
 ) -> Iterator[ImapEnv]:
     """Dovecot + SQLite + eager routing with a scorer that decides no labels (fast, no actions)."""
     yield install_env(monkeypatch, dovecot, sqlite_url, tmp_path)
+    teardown_env()
+
+
+@pytest.fixture
+def dotted_env(
+    dotted_dovecot: Dovecot, sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[ImapEnv]:
+    """``imap_env`` on the ``INBOX.``-prefixed, ``.``-delimited dialect."""
+    yield install_env(monkeypatch, dotted_dovecot, sqlite_url, tmp_path)
     teardown_env()
 
 

@@ -5,6 +5,8 @@ Reusable by any test that needs a real IMAP server (the fault tests restart it, 
     server = Dovecot(tmp_path); server.start(); ...; server.restart(); server.stop()
 
 Plaintext login is allowed on loopback only (this is a test server); IDLE and MOVE are built in.
+``Dovecot(root, prefix="INBOX.", separator=".")`` starts the Cyrus/Courier dialect: personal folders
+under ``INBOX.`` with ``.`` as the hierarchy delimiter.
 Runs as the current user. As root (CI containers), Dovecot refuses root for mail and login processes:
 everything then runs as Debian's ``dovecot``/``dovenull`` users, in a directory of its own under the
 system temp dir that the ``dovecot`` user owns (pytest's tmp dirs are private to root).
@@ -51,7 +53,8 @@ imap_idle_notify_interval = 2 mins
 mailbox_list_index = no
 namespace inbox {{
   inbox = yes
-  separator = /
+  prefix = {prefix}
+  separator = {separator}
 }}
 protocol imap {{
   mail_max_userip_connections = 200
@@ -108,8 +111,17 @@ def free_port() -> int:
 class Dovecot:
     """One Dovecot instance under ``root``; ``start``/``stop``/``restart`` keep the same port and mail."""
 
-    def __init__(self, root: Path, *, user: str = USER, password: str = PASSWORD) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        user: str = USER,
+        password: str = PASSWORD,
+        prefix: str = "",
+        separator: str = "/",
+    ) -> None:
         self.root = root
+        self.prefix, self.separator = prefix, separator
         self.private_root = os.getuid() == 0
         if self.private_root:
             self.root = Path(tempfile.mkdtemp(prefix="mailroute-dovecot-"))
@@ -154,6 +166,8 @@ class Dovecot:
                 login_user=login_user,
                 uid=uid,
                 gid=gid,
+                prefix=self.prefix,
+                separator=self.separator,
             )
         )
 

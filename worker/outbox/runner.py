@@ -8,16 +8,21 @@ time fails visibly (retryable) instead of being skipped.
 ``run_action`` is what the action task calls. It is idempotent: an action already in its desired
 state is not run again, every try is logged as an ActionAttempt, and a failure leaves the row
 retryable (FAILED) until the maximum attempts, then DEAD — which the admin can re-queue.
+
+``run_actions`` does the same for a batch: an executor with ``apply_many`` (the IMAP ones) gets all
+rows of its kind at once and can group them into one server command per (folder, target); every
+row still gets its own outcome and ActionAttempt.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from worker.core.errors import ConfigError, ConnectorError, TransientError
@@ -39,6 +44,13 @@ class ActionExecutor(Protocol):
 
         Raise TransientError to retry later, ConnectorError to fail, NotApplicable to skip.
         """
+
+
+class BatchExecutor(ActionExecutor, Protocol):
+    def apply_many(
+        self, session: Session, items: Sequence[tuple[Action, Message]]
+    ) -> dict[int, BaseException | None]:
+        """Apply every (action, message); action id → None when done, else the exception ``apply`` raises."""
 
 
 EXECUTORS: dict[str, ActionExecutor] = {}
@@ -64,25 +76,78 @@ def run_action(session: Session, action_id: int, *, max_attempts: int = MAX_ATTE
         return _run(session, action, max_attempts)
 
 
+def run_actions(
+    session: Session, action_ids: Sequence[int], *, max_attempts: int = MAX_ATTEMPTS
+) -> dict[int, str]:
+    """Carry out a batch of outbox rows, grouped per kind where the executor can; id → new status."""
+    actions = list(
+        session.scalars(
+            select(Action).where(Action.id.in_(list(action_ids))).order_by(Action.id).with_for_update()
+        )
+    )
+    statuses = {action_id: "missing" for action_id in action_ids}
+    by_kind: dict[str, list[Action]] = {}
+    for action in actions:
+        if action.status in (ActionStatus.DONE, ActionStatus.SKIPPED, ActionStatus.DEAD):
+            statuses[action.id] = action.status
+        else:
+            by_kind.setdefault(action.kind, []).append(action)
+    for kind, group in by_kind.items():
+        apply_many = getattr(EXECUTORS.get(kind), "apply_many", None)
+        if apply_many is None or len(group) == 1:
+            for action in group:
+                with bind_message(action.message_id):
+                    statuses[action.id] = _run(session, action, max_attempts)
+            continue
+        started = time.perf_counter()
+        try:
+            results = apply_many(session, [(action, action.message) for action in group])
+        except (NotApplicable, TransientError, ConnectorError) as e:
+            results = {action.id: e for action in group}
+        for action in group:
+            with bind_message(action.message_id):
+                statuses[action.id] = _finish(session, action, max_attempts, results.get(action.id), started)
+    return statuses
+
+
 def _run(session: Session, action: Action, max_attempts: int) -> str:
     if action.status in (ActionStatus.DONE, ActionStatus.SKIPPED, ActionStatus.DEAD):
         return action.status
     executor = EXECUTORS.get(action.kind)
-    number = (action.attempts or 0) + 1
     started = time.perf_counter()
+    error: BaseException | None = None
     status_code: int | None = None
     try:
         if executor is None:  # a wiring bug: keep the row retryable and its error visible
             raise TransientError(f"no executor registered for action kind {action.kind!r}")
         status_code = executor.apply(session, action, action.message)
-        outcome, error = ActionStatus.DONE, None
-    except NotApplicable as e:
-        outcome, error = ActionStatus.SKIPPED, str(e)
-    except TransientError as e:
+    except (NotApplicable, TransientError, ConnectorError) as e:
+        error = e
+    return _finish(session, action, max_attempts, error, started, status_code)
+
+
+def _finish(
+    session: Session,
+    action: Action,
+    max_attempts: int,
+    failure: BaseException | None,
+    started: float,
+    status_code: int | None = None,
+) -> str:
+    """Record one try's outcome on the row and as an ActionAttempt; returns the new status."""
+    number = (action.attempts or 0) + 1
+    error: str | None = None
+    if failure is None:
+        outcome = ActionStatus.DONE
+    elif isinstance(failure, NotApplicable):
+        outcome, error = ActionStatus.SKIPPED, str(failure)
+    elif isinstance(failure, TransientError):
         outcome = ActionStatus.DEAD if number >= max_attempts else ActionStatus.FAILED
-        error, status_code = str(e), getattr(e, "status_code", None)
-    except ConnectorError as e:
-        outcome, error, status_code = ActionStatus.DEAD, str(e), getattr(e, "status_code", None)
+        error, status_code = str(failure), getattr(failure, "status_code", None)
+    elif isinstance(failure, ConnectorError):
+        outcome, error, status_code = ActionStatus.DEAD, str(failure), getattr(failure, "status_code", None)
+    else:
+        raise failure
     action.attempts = number
     action.status = outcome
     action.last_error = error

@@ -3,8 +3,9 @@
 The poller and ``mailroute ingest`` call :func:`store_message`; a cursor may advance only after the
 transaction holding these rows commits. A mail seen again (a rescan after a UIDVALIDITY change, a
 second import of the same file) maps to the same row through its dedup key: (account, folder,
-Message-ID hash — or content hash for mail without a Message-ID); its UID is refreshed so that
-mailbox actions address the current copy.
+Message-ID hash and content hash — content hash alone for mail without a Message-ID); its UID is
+refreshed so that mailbox actions address the current copy. Two different mails that share a
+Message-ID (a resend, a broken mailer) are two rows: each is stored and decided.
 """
 
 from __future__ import annotations
@@ -65,7 +66,9 @@ def split_headers(raw: bytes) -> int:
 
 
 def dedup_key(origin: Origin, message_id: str | None, content_hash: str) -> str:
-    identity = f"mid:{sha256_hex(message_id.encode())}" if message_id else f"sha:{content_hash}"
+    identity = (
+        f"mid:{sha256_hex(message_id.encode())}:sha:{content_hash}" if message_id else f"sha:{content_hash}"
+    )
     return sha256_hex(f"{origin.account}\x1f{origin.folder}\x1f{identity}".encode())
 
 

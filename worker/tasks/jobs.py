@@ -11,7 +11,7 @@ from worker.core.errors import TransientError
 from worker.db.models import Action, ActionStatus
 from worker.db.session import session_scope
 from worker.learning.history import learned_thresholds_for
-from worker.outbox.runner import run_action
+from worker.outbox.runner import run_action, run_actions
 from worker.pipeline.classify import classify_batch, record_batch_failure
 from worker.pipeline.runtime import get_runtime
 from worker.pipeline.shadow import run_shadow
@@ -63,19 +63,19 @@ def apply_action(action_id: int) -> str:
 
 @app.task(bind=True, base=RoutedTask, name="mailroute.apply_actions", max_retries=None)
 def apply_actions(self: RoutedTask, action_ids: Sequence[int]) -> dict[str, int]:
-    """Carry out a batch of outbox rows in one transaction, a savepoint each; failures retry alone.
+    """Carry out a batch of outbox rows in one transaction; failures retry alone.
 
-    One commit per batch instead of per row: the effects are idempotent, so if the worker dies
-    before the commit, running the batch again leaves every mailbox as running it once. A database
-    outage (restart, read-only, disk full) rolls the batch back and retries it with backoff.
+    IMAP rows are grouped: one STORE/MOVE per (account, folder, kind, target) on a reused connection,
+    each row still with its own outcome and ActionAttempt. One commit per batch instead of per row:
+    the effects are idempotent, so if the worker dies before the commit, running the batch again
+    leaves every mailbox as running it once. A database outage (restart, read-only, disk full) rolls
+    the batch back and retries it with backoff.
     """
     outcomes: dict[str, int] = {}
     failed = []
     try:
-        with session_scope() as session:
-            for action_id in action_ids:
-                with session.begin_nested():
-                    status = run_action(session, action_id)
+        with session_scope() as session, session.begin_nested():
+            for action_id, status in run_actions(session, action_ids).items():
                 outcomes[status] = outcomes.get(status, 0) + 1
                 if status == ActionStatus.FAILED:
                     failed.append(action_id)

@@ -113,3 +113,18 @@ def test_first_poll_takes_a_bounded_backlog(imap_env: ImapEnv) -> None:
         assert sorted(db.scalars(select(Message.uid))) == list(range(21, 31))
     append(imap_env.server, [make_mail(30)])
     assert poll(imap_env, backlog_limit=10).stored == 1
+
+
+def test_two_different_mails_with_one_message_id_are_both_stored_and_decided(imap_env: ImapEnv) -> None:
+    append(imap_env.server, [make_mail(1, body="the first mail")])
+    poll(imap_env)
+    append(imap_env.server, [make_mail(1, body="a different mail, same Message-ID")])
+    second = poll(imap_env)
+    assert (second.stored, second.known) == (1, 0)
+    with session_factory(imap_env.db_url)() as db:
+        rows = {row.uid: row.raw for row in db.scalars(select(Message))}
+    assert set(rows) == {1, 2}, "each row keeps its own UID"
+    assert b"the first mail" in rows[1] and b"a different mail" in rows[2]
+    assert (
+        set(decisions_per_message(imap_env.db_url).values()) == {1} and count_messages(imap_env.db_url) == 2
+    )

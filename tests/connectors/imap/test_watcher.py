@@ -172,6 +172,9 @@ class SilentIdle:
         self.idles = 0
         self.done = 0
 
+    def noop(self) -> tuple[bytes, list[tuple[int, bytes]]]:
+        return b"NOOP completed", []
+
     def idle(self) -> None:
         self.idles += 1
 
@@ -193,3 +196,115 @@ def test_idle_ends_at_the_safety_poll_even_when_the_server_stays_silent(imap_env
     started = time.monotonic()
     watcher.wait_idle(client)  # type: ignore[arg-type]
     assert 0.4 < time.monotonic() - started < 5 and client.idles == client.done == 1
+
+
+def test_mail_announced_during_the_poll_is_read_without_waiting_for_the_safety_poll(
+    imap_env: ImapEnv,
+) -> None:
+    """A mail APPENDed while the poller FETCHes is announced in that FETCH's answer, not by IDLE."""
+    armed = threading.Event()
+
+    def racing(account, settings: Settings):  # type: ignore[no-untyped-def]
+        client = connect(account, settings)
+        fetch = client.fetch
+
+        def fetch_and_race(*args, **kwargs):  # type: ignore[no-untyped-def]
+            if armed.is_set():
+                armed.clear()
+                append(imap_env.server, [make_mail(2)])  # arrives between SEARCH and the next IDLE
+            return fetch(*args, **kwargs)
+
+        client.fetch = fetch_and_race  # type: ignore[method-assign]
+        return client
+
+    settings = imap_env.settings.model_copy(
+        update={"poll_interval_s": 3600.0, "idle_poll_s": 300.0, "lease_ttl_s": 30.0}
+    )
+    watcher = FolderWatcher(
+        imap_env.account(),
+        "INBOX",
+        session_factory(imap_env.db_url),
+        settings,
+        enqueue=enqueue_classify,
+        connect_fn=racing,
+    )
+    thread = threading.Thread(target=watcher.run, daemon=True)
+    thread.start()
+    try:
+        assert wait_for(lambda: watcher.stats.polls >= 1)
+        armed.set()
+        append(imap_env.server, [make_mail(1)])
+        assert wait_for(lambda: len(decided(imap_env.db_url)) == 2, timeout=10), watcher.stats
+        assert not armed.is_set()
+    finally:
+        watcher.stop.set()
+        thread.join(timeout=10)
+
+
+def test_mail_arriving_while_the_batch_is_classified_in_process_is_read_at_once(imap_env: ImapEnv) -> None:
+    """Embedded mode: a mail APPENDed during the poll's enqueue (after its last FETCH) wakes no IDLE."""
+    appended = threading.Event()
+
+    def enqueue_and_race(ids: list[int]) -> None:
+        enqueue_classify(ids)
+        if not appended.is_set():
+            appended.set()
+            append(imap_env.server, [make_mail(2)])  # after the poll's last command, before IDLE
+
+    settings = imap_env.settings.model_copy(
+        update={"poll_interval_s": 3600.0, "idle_poll_s": 300.0, "lease_ttl_s": 30.0}
+    )
+    watcher = FolderWatcher(
+        imap_env.account(), "INBOX", session_factory(imap_env.db_url), settings, enqueue=enqueue_and_race
+    )
+    thread = threading.Thread(target=watcher.run, daemon=True)
+    thread.start()
+    try:
+        assert wait_for(lambda: watcher.stats.polls >= 1)
+        append(imap_env.server, [make_mail(1)])
+        assert wait_for(lambda: len(decided(imap_env.db_url)) == 2, timeout=10), watcher.stats
+    finally:
+        watcher.stop.set()
+        thread.join(timeout=10)
+
+
+def test_mail_arriving_just_before_idle_starts_waits_one_slice_not_the_safety_poll(imap_env: ImapEnv) -> None:
+    """Dovecot's IDLE reports only later changes; a mail landing between the check and IDLE shows at DONE."""
+    armed = threading.Event()
+
+    def late(account, settings: Settings):  # type: ignore[no-untyped-def]
+        client = connect(account, settings)
+        noop = client.noop
+
+        def noop_then_race():  # type: ignore[no-untyped-def]
+            answer = noop()
+            if armed.is_set():
+                armed.clear()
+                append(imap_env.server, [make_mail(2)])  # after the check, before IDLE
+            return answer
+
+        client.noop = noop_then_race  # type: ignore[method-assign]
+        return client
+
+    settings = imap_env.settings.model_copy(
+        update={"poll_interval_s": 3600.0, "idle_poll_s": 300.0, "lease_ttl_s": 30.0}
+    )
+    watcher = FolderWatcher(
+        imap_env.account(),
+        "INBOX",
+        session_factory(imap_env.db_url),
+        settings,
+        enqueue=enqueue_classify,
+        connect_fn=late,
+    )
+    thread = threading.Thread(target=watcher.run, daemon=True)
+    thread.start()
+    try:
+        assert wait_for(lambda: watcher.stats.polls >= 1)
+        armed.set()  # the next NOOP check is followed by a mail: after the poll of this one, at the latest
+        append(imap_env.server, [make_mail(1)])
+        assert wait_for(lambda: len(decided(imap_env.db_url)) == 2, timeout=10), watcher.stats
+        assert not armed.is_set()
+    finally:
+        watcher.stop.set()
+        thread.join(timeout=10)

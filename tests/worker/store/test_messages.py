@@ -90,3 +90,13 @@ def test_batch_with_known_new_and_repeated_mails(db_url: str) -> None:
         row = session.get(Message, known.id)
         assert row is not None and (row.uidvalidity, row.uid) == (2, 7)
     assert count(db_url) == 2
+
+
+def test_two_different_mails_with_one_message_id_are_two_rows(db_url: str) -> None:
+    with session_factory(db_url).begin() as session:
+        a = store_message(session, mail(body="first"), Origin("acct", "INBOX", 1, 1))
+        b = store_message(session, mail(body="second"), Origin("acct", "INBOX", 1, 2))
+    assert a.created and b.created and a.id != b.id
+    with session_factory(db_url)() as session:
+        first = session.get(Message, a.id)
+        assert first is not None and first.uid == 1, "the first row keeps its own UID"
