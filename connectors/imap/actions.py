@@ -6,7 +6,8 @@ Each kind is one executor class registered into ``worker.outbox.runner``. A batc
 changed are located for the whole batch at once (:mod:`connectors.imap.locate`). Setting a flag that
 is already set changes nothing, and a repeated move finds the mail already in the target, so a retried
 batch is harmless. A move notes the folder it took the mail from (``params.moved_from``) and an
-undone move (``desired: absent``) puts the mail back there. Move targets are resolved through the server's namespace (:mod:`connectors.imap.folders`).
+undone move (``desired: absent``) puts the mail back there. Move targets are resolved through the
+server's namespace (:mod:`connectors.imap.folders`).
 """
 
 from __future__ import annotations
