@@ -32,6 +32,7 @@ TABLES = {
     "corrections",
     "poll_cursors",
     "leases",
+    "rule_set_versions",
 }
 
 

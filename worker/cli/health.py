@@ -48,5 +48,28 @@ def poller_command(
     typer.echo(f"healthy: {held} folder lease(s) held")
 
 
+@health_app.command("rules")
+def rules_command() -> None:
+    """Exit 0 when every profile's live rule-set version loads; else name the error and the fallback."""
+    from worker.pipeline.profiles import check_profiles
+
+    try:
+        with session_scope() as session:
+            health = check_profiles(session)
+    except Exception as e:  # a probe reports, it does not raise
+        typer.echo(f"unhealthy: database: {type(e).__name__}", err=True)
+        raise typer.Exit(1) from None
+    broken = [h for h in health if h.error is not None]
+    for h in broken:
+        fallback = f"routing with version {h.routing}" if h.routing else "no version loads"
+        typer.echo(
+            f"unhealthy: profile {h.profile}: version {h.head} does not load ({fallback}): {h.error}",
+            err=True,
+        )
+    if broken:
+        raise typer.Exit(1)
+    typer.echo(f"healthy: {len(health)} profile(s), live versions load")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(health_app, name="healthcheck")

@@ -1,0 +1,176 @@
+"""Live rule sets per routing profile, read from the published versions in the database.
+
+:class:`ProfileSource` is a :class:`~worker.pipeline.rulesource.RuleSetSource` for one profile:
+``__call__() -> RuleSet`` and ``.error``, plus ``.version`` (the published version it routes with) and
+:meth:`ProfileSource.current` (rule set and version together). Each call checks the profile's live
+version number — one indexed ``max()`` — and parses the YAML only when it changed, so a version
+published from the CLI or the admin routes the next batch, with no restart. A version that fails to
+load (or a database that does not answer) keeps the last good one routing, with the error kept.
+
+Bootstrap: a profile with no published version and a bootstrap file (the default profile's is
+``MAILROUTE_RULES_PATH``) records that file as version 1 on first use. After that the database is
+the truth: a file edit goes live with ``mailroute rules push``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from rules import RuleSet, parse_rule_set
+from worker.core.errors import RuleSetError
+from worker.db.models import DEFAULT_PROFILE
+from worker.store import rulesets
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Versioned:
+    """A profile's rule set and the published version it came from."""
+
+    profile: str
+    rule_set: RuleSet
+    version: int | None
+
+
+class ProfileSource:
+    """The live rule set of ``profile``; the last good one kept when a new version fails to load."""
+
+    def __init__(self, profile: str, sessions: sessionmaker[Session], *, bootstrap: Path | None = None):
+        self.profile, self.sessions, self.bootstrap = profile, sessions, bootstrap
+        self._lock = threading.Lock()
+        self._current: Versioned | None = None
+        self._tried: int | None = None  # the last version number looked at (good or broken)
+        self.error: str | None = None
+
+    @property
+    def version(self) -> int | None:
+        return self._current.version if self._current is not None else None
+
+    def __call__(self) -> RuleSet:
+        return self.current().rule_set
+
+    def current(self) -> Versioned:
+        """The live rule set with its version (raises only when there never was a good one)."""
+        with self._lock:
+            try:
+                with self.sessions() as session:
+                    number = rulesets.head(session, self.profile)
+                    if number is None:
+                        number = self._bootstrap(session)
+                    if number == self._tried and self._current is not None:
+                        return self._current
+                    self._tried = number
+                    row = rulesets.get_version(session, self.profile, number)
+                    text = row.yaml
+            except (SQLAlchemyError, RuleSetError) as e:
+                return self._fallback(RuleSetError(f"profile {self.profile}: {_one_line(e)}"))
+            try:
+                rule_set = parse_rule_set(text, source=f"{self.profile} v{number}")
+            except RuleSetError as e:
+                return self._fallback(e)
+            if self.error is not None:
+                log.warning("profile %s: version %s loads; routing with it", self.profile, number)
+            self._current, self.error = Versioned(self.profile, rule_set, number), None
+            return self._current
+
+    def _bootstrap(self, session: Session) -> int:
+        if self.bootstrap is None:
+            raise RuleSetError("no published rule set (push one with `mailroute rules push FILE --profile`)")
+        try:
+            text = self.bootstrap.read_text()
+        except OSError as e:
+            raise RuleSetError(f"{self.bootstrap}: cannot read: {e.strerror or e}") from e
+        try:
+            row = rulesets.publish(
+                session, self.profile, text, author="bootstrap", message=f"from {self.bootstrap}"
+            )
+            session.commit()
+            return row.version
+        except IntegrityError:  # another process bootstrapped it first
+            session.rollback()
+            return rulesets.head(session, self.profile) or 0
+
+    def _fallback(self, error: RuleSetError) -> Versioned:
+        if self._current is None:
+            raise error
+        if self.error != str(error):
+            log.error("profile %s: %s; still routing with version %s", self.profile, error, self.version)
+        self.error = str(error)
+        return self._current
+
+
+def _one_line(error: Exception) -> str:
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
+class ProfileSources:
+    """Every profile's source, made on first use; the default profile bootstraps from ``rules_path``."""
+
+    def __init__(
+        self, sessions: sessionmaker[Session], *, rules_path: Path | None, bootstraps: Mapping[str, Path] = {}
+    ):
+        self.sessions = sessions
+        self.bootstraps = {**({DEFAULT_PROFILE: rules_path} if rules_path is not None else {}), **bootstraps}
+        self._sources: dict[str, ProfileSource] = {}
+        self._lock = threading.Lock()
+
+    def source(self, profile: str) -> ProfileSource:
+        with self._lock:
+            found = self._sources.get(profile)
+            if found is None:
+                bootstrap = self.bootstraps.get(profile)
+                found = self._sources[profile] = ProfileSource(profile, self.sessions, bootstrap=bootstrap)
+            return found
+
+    def __call__(self, profile: str) -> Versioned:
+        return self.source(profile).current()
+
+    def errors(self) -> dict[str, str]:
+        """The profiles not routing with their live version, and why."""
+        with self._lock:
+            return {name: s.error for name, s in self._sources.items() if s.error is not None}
+
+
+ProfileResolver = Callable[[str], Versioned]
+
+
+def profile_sources(settings_url: str | None, rules_path: Path | None) -> ProfileSources:
+    """Sources over the database at ``settings_url`` (None: the settings' database)."""
+    from worker.db.session import session_factory
+
+    return ProfileSources(session_factory(settings_url), rules_path=rules_path)
+
+
+@dataclass(frozen=True)
+class ProfileHealth:
+    """Whether a profile's live version loads, and which version routes when it does not."""
+
+    profile: str
+    head: int
+    routing: int | None  # the newest version that loads (what a worker falls back to)
+    error: str | None
+
+
+def check_profiles(session: Session) -> list[ProfileHealth]:
+    """Every profile's live version, loaded as a worker would; the error when it does not load."""
+    out = []
+    for profile, head in sorted(rulesets.heads(session).items()):
+        error, routing = None, None
+        for row in rulesets.history(session, profile):
+            try:
+                parse_rule_set(row.yaml, source=f"{profile} v{row.version}")
+            except RuleSetError as e:
+                error = error or str(e)
+                continue
+            routing = row.version
+            break
+        out.append(ProfileHealth(profile, head, routing, error))
+    return out
