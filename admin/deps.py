@@ -56,3 +56,11 @@ def safe_next(path: str | None) -> str:
     if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
         return "/review"
     return path
+
+
+def require_publisher(request: Request) -> str:
+    """The logged-in user, when allowed to publish rule sets (today: every login is the admin).
+
+    The one place a role check goes when reviewers get their own logins: raise 403 here.
+    """
+    return page_user(request)
