@@ -14,7 +14,7 @@ from tests.admin.builders import PASSWORD
 from tests.admin.conftest import csrf_of, login
 
 OPEN = {"/healthz", "/metrics", "/login"}
-SAMPLE_PARAMS = {"message_id": "1", "action_id": "1", "name": "volume"}
+SAMPLE_PARAMS = {"message_id": "1", "action_id": "1", "name": "volume", "profile": "default"}
 
 
 def protected_routes(app: FastAPI) -> list[tuple[str, str]]:

@@ -149,7 +149,11 @@ def test_every_route_refuses_a_browser_without_session(browser: Browser, server:
             or route.path in ("/login", "/healthz", "/metrics")
         ):
             continue
-        path = route.path.replace("{message_id}", "1").replace("{name}", "volume")
+        path = (
+            route.path.replace("{message_id}", "1")
+            .replace("{name}", "volume")
+            .replace("{profile}", "default")
+        )
         browser.goto(base + path)
         if path.startswith("/api"):
             assert "login required" in browser.text(), path

@@ -104,8 +104,11 @@ def classify_profiles(
     groups: dict[str, list[tuple[int, bytes, list[str]]]] = {}
     for row in rows:
         groups.setdefault(owners.get(row[0], DEFAULT_PROFILE), []).append(row)
+    # every rule set resolved before anything is written: a bootstrap writes in its own transaction,
+    # which SQLite would make wait behind this one's write lock
+    live_sets = {profile: profiles(profile) for profile in sorted(groups)}
     for profile, group in sorted(groups.items()):
-        live = profiles(profile)
+        live = live_sets[profile]
         learned = learned_for(live.rule_set) if learned_for is not None else None
         _decide_group(session, group, scorer, live.rule_set, live.version, learned, max_chars, result)
     return result
