@@ -23,7 +23,7 @@ from worker.learning.thresholds import LearnedThreshold
 from worker.parsing.message import parse_message
 from worker.pipeline.outcomes import Outcome, write_outcomes
 from worker.pipeline.profiles import ProfileResolver
-from worker.pipeline.route import route
+from worker.pipeline.route import facts_of, route
 from worker.scoring.base import Scorer
 
 log = logging.getLogger(__name__)
@@ -100,10 +100,10 @@ def classify_profiles(
     rows = _pending(session, ids, result)
     if not rows:
         return result
-    owners = profiles_of(session, [row[0] for row in rows])
+    owners = origins_of(session, [row[0] for row in rows])
     groups: dict[str, list[tuple[int, bytes, list[str]]]] = {}
     for row in rows:
-        groups.setdefault(owners.get(row[0], DEFAULT_PROFILE), []).append(row)
+        groups.setdefault(owners[row[0]][2] if row[0] in owners else DEFAULT_PROFILE, []).append(row)
     # every rule set resolved before anything is written: a bootstrap writes in its own transaction,
     # which SQLite would make wait behind this one's write lock
     live_sets = {profile: profiles(profile) for profile in sorted(groups)}
@@ -114,10 +114,12 @@ def classify_profiles(
     return result
 
 
-def profiles_of(session: Session, ids: Sequence[int]) -> dict[int, str]:
-    """The routing profile of each message among ``ids``."""
-    query = select(Message.id, Message.profile).where(Message.id.in_(list(ids)))
-    return {id_: profile for id_, profile in session.execute(query)}
+def origins_of(session: Session, ids: Sequence[int]) -> dict[int, tuple[str, str, str]]:
+    """(account, folder, routing profile) of each message among ``ids``."""
+    query = select(Message.id, Message.account, Message.folder, Message.profile).where(
+        Message.id.in_(list(ids))
+    )
+    return {id_: (account, folder, profile) for id_, account, folder, profile in session.execute(query)}
 
 
 def _pending(session: Session, ids: Sequence[int], result: BatchResult) -> list[tuple[int, bytes, list[str]]]:
@@ -138,10 +140,15 @@ def _decide_group(
 ) -> None:
     started = time.perf_counter()
     parsed = [parse_message(raw, max_chars=max_chars) for _, raw, _ in rows]
+    origins = origins_of(session, [row[0] for row in rows])
+    facts = [
+        facts_of(mail, account=origins.get(row[0], ("", ""))[0], folder=origins.get(row[0], ("", ""))[1])
+        for row, mail in zip(rows, parsed, strict=True)
+    ]
     _add_time(result, "parse_s", started)
     t_score = time.perf_counter()
     # A scoring error propagates: the caller rolls back and calls record_batch_failure.
-    routed = route(parsed, scorer, rule_set, learned=learned)
+    routed = route(parsed, scorer, rule_set, learned=learned, facts=facts)
     _add_time(result, "score_s", t_score)
     t_save = time.perf_counter()
     outcomes = []

@@ -128,3 +128,20 @@ def test_bootstrap_then_new_versions_are_picked_up_and_a_broken_one_keeps_the_la
 def test_a_profile_with_no_version_and_no_file_is_an_error(sqlite_url: str) -> None:
     with pytest.raises(RuleSetError, match="profile nowhere: no published rule set"):
         ProfileSource("nowhere", session_factory(sqlite_url))()
+
+
+def test_conditions_see_the_account_and_folder_the_mail_was_stored_from(sqlite_url: str) -> None:
+    text = (
+        PERSONAL
+        + "conditions:\n  - {field: folder, pattern: '^News$', effect: force, category: newsletter}\n"
+    )
+    publish(sqlite_url, "personal", text)
+    ids = store(sqlite_url, [(1, "personal", "Family dinner")])
+    with session_factory(sqlite_url).begin() as session:
+        ids += [store_message(session, mail(2, "Family dinner"), Origin("acct", "News", 1, 2, "personal")).id]
+    with session_factory(sqlite_url).begin() as session:
+        classify_profiles(
+            session, ids, WordScorer(), ProfileSources(session_factory(sqlite_url), rules_path=None)
+        )
+    found = decisions(sqlite_url)
+    assert (found[ids[0]].labels, found[ids[1]].labels[0]) == (["family"], "newsletter")
