@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from sqlalchemy.orm import Session
 
 from admin import playground, queries, stats
-from admin.deps import api_user, db
+from admin.deps import api_user, db, rule_set_of
 from admin.schemas import DecideRequest, MessageSummary, Page, ReviewRequest, ReviewResult
 from admin.views.review import enqueue, message_context
 from worker.db.models import Decision, Message
@@ -147,7 +147,7 @@ def review_message(
     user: str = Depends(api_user),
 ) -> ReviewResult:
     """Approve the decision, or correct its labels; the actions follow."""
-    rule_set = request.app.state.rule_set()
+    rule_set = rule_set_of(request, session, message_id)
     try:
         if body.decision == "approve":
             ids = review.approve(session, message_id, user, rule_set=rule_set)

@@ -118,6 +118,7 @@ def create_app(
     app.state.profiles = ProfileSources(app.state.session_factory, rules_path=settings.rules_path)
     # the default profile's published rule set (bootstrapped from MAILROUTE_RULES_PATH)
     app.state.rule_set = rule_set_provider or app.state.profiles.source(DEFAULT_PROFILE)
+    app.state.rule_set_injected = rule_set_provider is not None
     app.state.enqueue = enqueue or _default_enqueue
     app.state.templates = templates()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

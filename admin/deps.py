@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from fastapi import HTTPException, Request
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from admin import csrf
+from rules import RuleSet
+from worker.db.models import DEFAULT_PROFILE, Message
 
 
 class LoginRequired(Exception):
@@ -64,3 +67,14 @@ def require_publisher(request: Request) -> str:
     The one place a role check goes when reviewers get their own logins: raise 403 here.
     """
     return page_user(request)
+
+
+def rule_set_of(request: Request, session: Session, message_id: int) -> RuleSet:
+    """The live rule set of the message's routing profile (what reviewing it may choose from).
+
+    A rule-set provider injected into the app (tests, embedding) serves every profile.
+    """
+    profile = session.scalar(select(Message.profile).where(Message.id == message_id)) or DEFAULT_PROFILE
+    if profile == DEFAULT_PROFILE or request.app.state.rule_set_injected:
+        return request.app.state.rule_set()
+    return request.app.state.profiles(profile).rule_set

@@ -25,6 +25,7 @@ REVIEW_STATES = ("none", "pending", "approved", "corrected")
 @dataclass
 class Filters:
     account: str = ""
+    profile: str = ""
     category: str = ""
     since: date | None = None
     until: date | None = None
@@ -38,6 +39,7 @@ class Filters:
         """The filters as query parameters (for links and the CSV export)."""
         values = {
             "account": self.account,
+            "profile": self.profile,
             "category": self.category,
             "q": self.q,
             "state": self.state,
@@ -53,6 +55,7 @@ class Filters:
 def parse_filters(params: Mapping[str, str], *, default_sort: str = "oldest") -> Filters:
     filters = Filters(
         account=params.get("account", "")[:255],
+        profile=params.get("profile", "")[:255],
         category=params.get("category", "")[:255],
         q=params.get("q", "")[:200],
         sort=params.get("sort") or default_sort,
@@ -90,6 +93,8 @@ def filtered(filters: Filters, *, review_only: bool) -> Select:
         query = query.where(Decision.review_state == filters.state)
     if filters.account:
         query = query.where(Message.account == filters.account)
+    if filters.profile:
+        query = query.where(Message.profile == filters.profile)
     if filters.category:
         pattern = f"%{escape_like(json.dumps(filters.category))}%"
         query = query.where(cast(Decision.labels, String).like(pattern, escape="\\"))
@@ -123,6 +128,11 @@ def page_of(
 
 def accounts(session: Session) -> list[str]:
     return list(session.scalars(select(Message.account).distinct().order_by(Message.account)))
+
+
+def profiles(session: Session) -> list[str]:
+    """The routing profiles mail was stored under."""
+    return list(session.scalars(select(Message.profile).distinct().order_by(Message.profile)))
 
 
 def scores_of(session: Session, decision: Decision) -> list[Score]:

@@ -12,8 +12,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from admin import csrf, queries
-from admin.deps import db, page_user
-from worker.core.errors import InputError
+from admin.deps import db, page_user, rule_set_of
+from worker.core.errors import InputError, MailrouteError
 from worker.db.models import Action, Message
 from worker.review import corrections as review
 
@@ -62,10 +62,21 @@ def review_queue(request: Request, session: Session = Depends(db)) -> Response:
         "sorts": queries.SORTS,
         "top": queries.top_scores(session, [d for _, d in rows]),
         "accounts": queries.accounts(session),
-        "categories": request.app.state.rule_set().category_names(),
+        "profiles": queries.profiles(session),
+        "categories": categories_for(request, filters.profile),
         "page_size": queries.PAGE_SIZE,
     }
     return render(request, "review.html", context)
+
+
+def categories_for(request: Request, profile: str) -> list[str]:
+    """The category filter's choices: the selected profile's, else the default profile's."""
+    if profile and not request.app.state.rule_set_injected:
+        try:
+            return list(request.app.state.profiles(profile).rule_set.category_names())
+        except MailrouteError:
+            pass  # an unknown profile: fall back to the default profile's categories
+    return list(request.app.state.rule_set().category_names())
 
 
 def message_context(request: Request, session: Session, message_id: int) -> dict[str, Any]:
@@ -73,7 +84,7 @@ def message_context(request: Request, session: Session, message_id: int) -> dict
     if message is None:
         raise HTTPException(status_code=404, detail=f"no message {message_id}")
     decision = queries.live_decision(session, message_id)
-    rule_set = request.app.state.rule_set()
+    rule_set = rule_set_of(request, session, message_id)
     thresholds = {c.name: rule_set.policy.threshold_for(c.threshold) for c in rule_set.categories}
     scores = queries.scores_of(session, decision) if decision else []
     choices = rule_set.category_names() + [
@@ -104,7 +115,7 @@ def review_message(
     note: str = Form(""),
     session: Session = Depends(db),
 ) -> Response:
-    user, rule_set = page_user(request), request.app.state.rule_set()
+    user, rule_set = page_user(request), rule_set_of(request, session, message_id)
     try:
         if decision == "approve":
             ids = review.approve(session, message_id, user, rule_set=rule_set)

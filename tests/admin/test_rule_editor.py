@@ -84,3 +84,33 @@ def test_a_live_version_that_fails_to_load_is_shown(client: TestClient) -> None:
     listing = client.get("/rules").text
     assert "version 2 does not load" in listing and "still routing with version 1" in listing
     assert "does not load" in client.get("/rules/default").text
+
+
+def test_a_message_is_reviewed_with_its_own_profiles_categories(sqlite_url: str) -> None:
+    from admin.app import create_app
+    from tests.admin.conftest import Enqueued, admin_settings, login
+    from tests.worker.profiles_fixtures import HELPDESK, WordScorer
+    from worker.pipeline.runtime import Runtime
+
+    settings = admin_settings(sqlite_url)
+    runtime = Runtime(settings, WordScorer(), lambda: rulesets.validate(OFFICE))
+    app = create_app(settings, runtime_provider=lambda: runtime, enqueue=Enqueued())
+    with app.state.session_factory.begin() as session:
+        rulesets.publish(session, "support", HELPDESK, author="admin")
+        message_id = store_message(
+            session, mail(1, "Refund please"), Origin("a", "Support", 1, 1, "support")
+        ).id
+    with app.state.session_factory.begin() as session:
+        classify_profiles(session, [message_id], WordScorer(), app.state.profiles)
+    with TestClient(app, base_url="https://testserver") as client:
+        login(client)
+        page = client.get(f"/messages/{message_id}").text
+        assert 'value="bug report"' in page and 'value="urgent matters"' not in page
+        done = post(
+            client,
+            f"/messages/{message_id}/review",
+            f"/messages/{message_id}",
+            decision="correct",
+            labels="bug report",
+        )
+        assert done.status_code == 303, done.text  # type: ignore[attr-defined]
