@@ -90,3 +90,4 @@ def test_demo_prints_a_decision_for_every_sample(tmp_path: Path) -> None:
     out = done.stdout.decode()
     n = len(list(SAMPLES.glob("*.eml")))
     assert f"{n} decisions" in out and str(tmp_path / "demo.db") in out.replace("\n", "")
+    assert "helpdesk v1" in out and "default v1" in out  # two profiles, each with its rule set
