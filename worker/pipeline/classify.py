@@ -77,7 +77,8 @@ def classify_batch(
     result = BatchResult()
     rows = _pending(session, ids, result)
     if rows:
-        _decide_group(session, rows, scorer, rule_set, None, learned, max_chars, result)
+        origins = origins_of(session, [row[0] for row in rows])
+        _decide_group(session, rows, origins, scorer, rule_set, None, learned, max_chars, result)
     return result
 
 
@@ -106,11 +107,11 @@ def classify_profiles(
         groups.setdefault(owners[row[0]][2] if row[0] in owners else DEFAULT_PROFILE, []).append(row)
     # every rule set resolved before anything is written: a bootstrap writes in its own transaction,
     # which SQLite would make wait behind this one's write lock
-    live_sets = {profile: profiles(profile) for profile in sorted(groups)}
+    live_sets = {profile: profiles(profile, session) for profile in sorted(groups)}
     for profile, group in sorted(groups.items()):
         live = live_sets[profile]
         learned = learned_for(live.rule_set) if learned_for is not None else None
-        _decide_group(session, group, scorer, live.rule_set, live.version, learned, max_chars, result)
+        _decide_group(session, group, owners, scorer, live.rule_set, live.version, learned, max_chars, result)
     return result
 
 
@@ -131,6 +132,7 @@ def _pending(session: Session, ids: Sequence[int], result: BatchResult) -> list[
 def _decide_group(
     session: Session,
     rows: list[tuple[int, bytes, list[str]]],
+    origins: Mapping[int, tuple[str, str, str]],
     scorer: Scorer,
     rule_set: RuleSet,
     version: int | None,
@@ -140,9 +142,9 @@ def _decide_group(
 ) -> None:
     started = time.perf_counter()
     parsed = [parse_message(raw, max_chars=max_chars) for _, raw, _ in rows]
-    origins = origins_of(session, [row[0] for row in rows])
+    unknown = ("", "", DEFAULT_PROFILE)
     facts = [
-        facts_of(mail, account=origins.get(row[0], ("", ""))[0], folder=origins.get(row[0], ("", ""))[1])
+        facts_of(mail, account=origins.get(row[0], unknown)[0], folder=origins.get(row[0], unknown)[1])
         for row, mail in zip(rows, parsed, strict=True)
     ]
     _add_time(result, "parse_s", started)

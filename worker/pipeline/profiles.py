@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -57,29 +58,38 @@ class ProfileSource:
     def __call__(self) -> RuleSet:
         return self.current().rule_set
 
-    def current(self) -> Versioned:
-        """The live rule set with its version (raises only when there never was a good one)."""
+    def current(self, session: Session | None = None) -> Versioned:
+        """The live rule set with its version (raises only when there never was a good one).
+
+        With ``session`` (the caller's transaction, e.g. a classify batch's) the version check is
+        one query on it, no connection of its own; a bootstrap always commits in its own session.
+        """
         with self._lock:
             try:
-                with self.sessions() as session:
-                    number = rulesets.head(session, self.profile)
-                    if number is None:
-                        number = self._bootstrap(session)
-                    if number == self._tried and self._current is not None:
-                        return self._current
-                    self._tried = number
-                    row = rulesets.get_version(session, self.profile, number)
-                    text = row.yaml
+                if session is not None:
+                    return self._refresh(session)
+                with self.sessions() as own:
+                    return self._refresh(own)
             except (SQLAlchemyError, RuleSetError) as e:
                 return self._fallback(RuleSetError(f"profile {self.profile}: {_one_line(e)}"))
-            try:
-                rule_set = parse_rule_set(text, source=f"{self.profile} v{number}")
-            except RuleSetError as e:
-                return self._fallback(e)
-            if self.error is not None:
-                log.warning("profile %s: version %s loads; routing with it", self.profile, number)
-            self._current, self.error = Versioned(self.profile, rule_set, number), None
+
+    def _refresh(self, session: Session) -> Versioned:
+        number = rulesets.head(session, self.profile)
+        if number is None:
+            with self.sessions() as own:
+                number = self._bootstrap(own)
+        if number == self._tried and self._current is not None:
             return self._current
+        self._tried = number
+        text = rulesets.get_version(session, self.profile, number).yaml
+        try:
+            rule_set = parse_rule_set(text, source=f"{self.profile} v{number}")
+        except RuleSetError as e:
+            return self._fallback(e)
+        if self.error is not None:
+            log.warning("profile %s: version %s loads; routing with it", self.profile, number)
+        self._current, self.error = Versioned(self.profile, rule_set, number), None
+        return self._current
 
     def _bootstrap(self, session: Session) -> int:
         if self.bootstrap is None:
@@ -130,8 +140,8 @@ class ProfileSources:
                 found = self._sources[profile] = ProfileSource(profile, self.sessions, bootstrap=bootstrap)
             return found
 
-    def __call__(self, profile: str) -> Versioned:
-        return self.source(profile).current()
+    def __call__(self, profile: str, session: Session | None = None) -> Versioned:
+        return self.source(profile).current(session)
 
     def errors(self) -> dict[str, str]:
         """The profiles not routing with their live version, and why."""
@@ -139,14 +149,10 @@ class ProfileSources:
             return {name: s.error for name, s in self._sources.items() if s.error is not None}
 
 
-ProfileResolver = Callable[[str], Versioned]
+class ProfileResolver(Protocol):
+    """What routing per profile needs: a profile's live rule set (checked on ``session`` if given)."""
 
-
-def profile_sources(settings_url: str | None, rules_path: Path | None) -> ProfileSources:
-    """Sources over the database at ``settings_url`` (None: the settings' database)."""
-    from worker.db.session import session_factory
-
-    return ProfileSources(session_factory(settings_url), rules_path=rules_path)
+    def __call__(self, profile: str, session: Session | None = None) -> Versioned: ...
 
 
 @dataclass(frozen=True)
