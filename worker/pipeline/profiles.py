@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from rules import RuleSet, parse_rule_set
-from worker.core.errors import RuleSetError
+from worker.core.errors import MailrouteError, RuleSetError
 from worker.db.models import DEFAULT_PROFILE
 from worker.store import rulesets
 
@@ -70,18 +70,19 @@ class ProfileSource:
                     return self._refresh(session)
                 with self.sessions() as own:
                     return self._refresh(own)
-            except (SQLAlchemyError, RuleSetError) as e:
+            except (SQLAlchemyError, MailrouteError) as e:  # MailrouteError: RuleSetError, UnknownVersion
                 return self._fallback(RuleSetError(f"profile {self.profile}: {_one_line(e)}"))
 
     def _refresh(self, session: Session) -> Versioned:
-        number = rulesets.head(session, self.profile)
-        if number is None:
+        number, text = rulesets.head(session, self.profile), None
+        if number is None:  # (the caller's transaction may not see the bootstrap's commit: keep its text)
             with self.sessions() as own:
-                number = self._bootstrap(own)
+                number, text = self._bootstrap(own)
         if number == self._tried and self._current is not None:
             return self._current
         self._tried = number
-        text = rulesets.get_version(session, self.profile, number).yaml
+        if text is None:
+            text = rulesets.get_version(session, self.profile, number).yaml
         try:
             rule_set = parse_rule_set(text, source=f"{self.profile} v{number}")
         except RuleSetError as e:
@@ -91,7 +92,7 @@ class ProfileSource:
         self._current, self.error = Versioned(self.profile, rule_set, number), None
         return self._current
 
-    def _bootstrap(self, session: Session) -> int:
+    def _bootstrap(self, session: Session) -> tuple[int, str]:
         if self.bootstrap is None:
             raise RuleSetError("no published rule set (push one with `mailroute rules push FILE --profile`)")
         try:
@@ -103,10 +104,10 @@ class ProfileSource:
                 session, self.profile, text, author="bootstrap", message=f"from {self.bootstrap}"
             )
             session.commit()
-            return row.version
+            return row.version, text
         except IntegrityError:  # another process bootstrapped it first
             session.rollback()
-            return rulesets.head(session, self.profile) or 0
+            return 1, rulesets.get_version(session, self.profile, 1).yaml
 
     def _fallback(self, error: RuleSetError) -> Versioned:
         if self._current is None:
