@@ -140,6 +140,6 @@ def test_folders_map_to_routing_profiles() -> None:
 
 def test_a_profile_for_an_unwatched_folder_is_refused() -> None:
     with pytest.raises(
-        ConfigError, match="accounts.0: .*profiles: folder\\(s\\) not watched by this account: Spam"
+        ConfigError, match=r"accounts\.0: .*profiles: folder\(s\) not watched by this account: Spam"
     ):
         parse_accounts(PROFILES.replace("{Lists: newsletters}", "{Spam: junk}"))
