@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from sqlalchemy.orm import Session
 
 from admin import effects, playground, queries, stats
-from admin.deps import api_principal, db, require_api
+from admin.deps import api_principal, db, require_api, rule_set_of
 from admin.schemas import DecideRequest, MessageSummary, Page, ReviewRequest, ReviewResult
 from admin.scope import Principal
 from admin.views.review import enqueue, message_context, visible_message, visible_replies
@@ -162,8 +162,9 @@ def review_message(
     principal: Principal = Depends(api_principal),
 ) -> ReviewResult:
     """Approve the decision, or correct its labels; the actions follow."""
-    rule_set, user = request.app.state.rule_set(), principal.name
+    user = principal.name
     visible_message(session, message_id, principal)
+    rule_set = rule_set_of(request, session, message_id)
     try:
         if body.decision == "approve":
             ids = review.approve(session, message_id, user, rule_set=rule_set)

@@ -32,8 +32,9 @@ from admin.deps import LoginRequired
 from admin.inputs import reject_nul
 from rules import RuleSet
 from worker.core.settings import Settings, get_settings
+from worker.db.models import DEFAULT_PROFILE
 from worker.db.session import session_factory
-from worker.pipeline.rulesource import rule_set_source
+from worker.pipeline.profiles import ProfileSources
 from worker.pipeline.runtime import Runtime, build_runtime
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,7 @@ def create_app(
     from admin.views import learning as views_learning
     from admin.views import people as views_people
     from admin.views import review as views_review
+    from admin.views import rulesets as views_rulesets
 
     app = FastAPI(
         title="mailroute admin API",
@@ -129,7 +131,10 @@ def create_app(
     app.state.auth = Authenticator(settings, app.state.secret)
     app.state.session_factory = session_factory(settings.database_url)
     app.state.runtime = runtime_provider or _lazy_runtime(settings)
-    app.state.rule_set = rule_set_provider or rule_set_source(settings.rules_path)
+    app.state.profiles = ProfileSources(app.state.session_factory, rules_path=settings.rules_path)
+    # the default profile's published rule set (bootstrapped from MAILROUTE_RULES_PATH)
+    app.state.rule_set = rule_set_provider or app.state.profiles.source(DEFAULT_PROFILE)
+    app.state.rule_set_injected = rule_set_provider is not None
     app.state.enqueue = enqueue or _default_enqueue
     app.state.templates = templates()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
@@ -141,6 +146,7 @@ def create_app(
         views_learning,
         views_people,
         views_audit,
+        views_rulesets,
         api,
     ):
         app.include_router(module.router)

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from admin import csrf, identity
 from admin.scope import ALL_PROFILES, Principal, principal_of
-from worker.db.models import Role, User
+from rules import RuleSet
+from worker.db.models import DEFAULT_PROFILE, Message, Role, User
 
 SETTINGS_TOKEN_USER = "api-token"  # noqa: S105 - a name, not a secret
 
@@ -135,3 +136,19 @@ def safe_next(path: str | None) -> str:
     if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
         return "/review"
     return path
+
+
+def require_publisher(request: Request) -> str:
+    """The logged-in user, when allowed to publish rule sets: admins only (403 for the others)."""
+    return require_page(Role.ADMIN)(request).name
+
+
+def rule_set_of(request: Request, session: Session, message_id: int) -> RuleSet:
+    """The live rule set of the message's routing profile (what reviewing it may choose from).
+
+    A rule-set provider injected into the app (tests, embedding) serves every profile.
+    """
+    profile = session.scalar(select(Message.profile).where(Message.id == message_id)) or DEFAULT_PROFILE
+    if profile == DEFAULT_PROFILE or request.app.state.rule_set_injected:
+        return request.app.state.rule_set()
+    return request.app.state.profiles(profile).rule_set

@@ -26,6 +26,7 @@ REVIEW_STATES = ("none", "pending", "approved", "corrected")
 @dataclass
 class Filters:
     account: str = ""
+    profile: str = ""
     category: str = ""
     since: date | None = None
     until: date | None = None
@@ -39,6 +40,7 @@ class Filters:
         """The filters as query parameters (for links and the CSV export)."""
         values = {
             "account": self.account,
+            "profile": self.profile,
             "category": self.category,
             "q": self.q,
             "state": self.state,
@@ -54,6 +56,7 @@ class Filters:
 def parse_filters(params: Mapping[str, str], *, default_sort: str = "oldest") -> Filters:
     filters = Filters(
         account=params.get("account", "")[:255],
+        profile=params.get("profile", "")[:255],
         category=params.get("category", "")[:255],
         q=params.get("q", "")[:200],
         sort=params.get("sort") or default_sort,
@@ -94,6 +97,8 @@ def filtered(filters: Filters, *, review_only: bool, user: Principal | None = No
         query = query.where(Decision.review_state == filters.state)
     if filters.account:
         query = query.where(Message.account == filters.account)
+    if filters.profile:
+        query = query.where(Message.profile == filters.profile)
     if filters.category:
         pattern = f"%{escape_like(json.dumps(filters.category))}%"
         query = query.where(cast(Decision.labels, String).like(pattern, escape="\\"))
@@ -132,6 +137,11 @@ def page_of(
 
 def accounts(session: Session) -> list[str]:
     return list(session.scalars(select(Message.account).distinct().order_by(Message.account)))
+
+
+def profiles(session: Session) -> list[str]:
+    """The routing profiles mail was stored under."""
+    return list(session.scalars(select(Message.profile).distinct().order_by(Message.profile)))
 
 
 def scores_of(session: Session, decision: Decision) -> list[Score]:

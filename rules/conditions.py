@@ -1,4 +1,9 @@
-"""Header conditions: a regular expression on a header that forces or forbids a category."""
+"""Conditions: a regular expression on a fact of the mail that forces or forbids a category.
+
+Facts: the headers (``from``, ``to``, ``subject``, ``list_id``), where it was received (``account``,
+``folder``), its attachments (``attachment_name``, ``attachment_type``: any attachment matching) and
+its readable ``body``. In YAML, ``contains: TEXT`` is a plain-text alternative to ``pattern``.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,17 @@ from typing import Any, Literal
 from rules import checks
 from rules.checks import SchemaError
 
-CONDITION_FIELDS = ("from", "to", "subject", "list_id")
+CONDITION_FIELDS = (
+    "from",
+    "to",
+    "subject",
+    "list_id",
+    "account",
+    "folder",
+    "attachment_name",
+    "attachment_type",
+    "body",
+)
 EFFECTS = ("force", "forbid")
 
 

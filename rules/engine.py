@@ -17,12 +17,16 @@ from rules.schema import ActionSpec, HeaderCondition, RuleSet
 
 @dataclass(frozen=True)
 class MessageFacts:
-    """The header facts conditions match against (``sender`` is the decoded From header)."""
+    """The facts conditions match against (``sender`` is the decoded From header)."""
 
     sender: str = ""
     recipients: tuple[str, ...] = ()
     subject: str = ""
     list_id: str | None = None
+    account: str = ""  # where the mail was received ("" when unknown, e.g. the playground)
+    folder: str = ""
+    attachments: tuple[tuple[str, str], ...] = ()  # (file name or "", content type) per attachment
+    body: str = ""  # the readable text of the mail
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,11 @@ def _matches(condition: HeaderCondition, facts: MessageFacts) -> bool:
         "to": facts.recipients,
         "subject": (facts.subject,),
         "list_id": () if facts.list_id is None else (facts.list_id,),
+        "account": (facts.account,),
+        "folder": (facts.folder,),
+        "attachment_name": tuple(name for name, _ in facts.attachments if name),
+        "attachment_type": tuple(kind for _, kind in facts.attachments),
+        "body": (facts.body,),
     }[condition.field]
     return any(condition.regex.search(v) for v in values)
 

@@ -7,6 +7,7 @@ constructors; this module checks shape (mappings, lists, known keys) and turns a
 
 from __future__ import annotations
 
+import re
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -28,9 +29,9 @@ _POLICY = (
     "target_precision",
     "threads",
 )
-_CATEGORY = ("name", "description", "threshold", "examples", "actions")
+_CATEGORY = ("name", "description", "threshold", "examples", "actions", "enabled")
 _ACTION = ("kind", "target", "params")
-_CONDITION = ("field", "pattern", "effect", "category")
+_CONDITION = ("field", "pattern", "contains", "effect", "category", "enabled")
 
 
 def load_rule_set(path: str | PathLike[str]) -> RuleSet:
@@ -85,24 +86,51 @@ def _build(cls: Any, path: KeyPath, values: dict) -> Any:
 def _rule_set(data: Any, source: str) -> RuleSet:
     top = _mapping(data, (), _TOP, required=("name", "categories"))
     policy = _build(Policy, ("policy",), _mapping(top.get("policy") or {}, ("policy",), _POLICY))
-    categories = [
-        _category(item, ("categories", i))
-        for i, item in enumerate(_items(top["categories"], ("categories",)))
-    ]
-    conditions = [
-        _build(HeaderCondition, ("conditions", i), _mapping(item, ("conditions", i), _CONDITION, _CONDITION))
-        for i, item in enumerate(_items(top.get("conditions"), ("conditions",)))
-    ]
+    categories, on_categories = [], []
+    for i, item in enumerate(_items(top["categories"], ("categories",))):
+        on_categories.append(_enabled(item, ("categories", i)))
+        categories.append(_category(item, ("categories", i)))
+    conditions, on_conditions = [], []
+    for i, item in enumerate(_items(top.get("conditions"), ("conditions",))):
+        on_conditions.append(_enabled(item, ("conditions", i)))
+        conditions.append(_condition(item, ("conditions", i)))
     values = {k: v for k, v in top.items() if k not in ("policy", "categories", "conditions")}
-    return _build(
-        RuleSet,
-        (),
-        {**values, "policy": policy, "categories": categories, "conditions": conditions, "source": source},
-    )
+    values.update(policy=policy, source=source)
+    # validated whole (so error paths match the file), then without what is disabled
+    whole = _build(RuleSet, (), {**values, "categories": categories, "conditions": conditions})
+    if all(on_categories) and all(on_conditions):
+        return whole
+    live = [c for c, on in zip(categories, on_categories, strict=True) if on]
+    names = {c.name for c in live}
+    kept = [c for c, on in zip(conditions, on_conditions, strict=True) if on and c.category in names]
+    return _build(RuleSet, (), {**values, "categories": live, "conditions": kept})
+
+
+def _enabled(item: Any, path: KeyPath) -> bool:
+    """A category or condition with ``enabled: false`` stays in the file but does not route."""
+    value = item.get("enabled", True) if isinstance(item, dict) else True
+    if not isinstance(value, bool):
+        raise SchemaError((*path, "enabled"), f"must be true or false, got {value!r}")
+    return value
+
+
+def _condition(item: Any, path: KeyPath) -> HeaderCondition:
+    """``pattern`` is a regular expression; ``contains`` a plain text (case-insensitive) instead."""
+    values = dict(_mapping(item, path, _CONDITION, required=("field", "effect", "category")))
+    values.pop("enabled", None)
+    if ("pattern" in values) == ("contains" in values):
+        raise SchemaError(path, "give exactly one of pattern (a regular expression) or contains (a text)")
+    if "contains" in values:
+        text = values.pop("contains")
+        if not isinstance(text, str) or not text.strip():
+            raise SchemaError((*path, "contains"), f"must be a non-empty text, got {text!r}")
+        values["pattern"] = re.escape(text)
+    return _build(HeaderCondition, path, values)
 
 
 def _category(item: Any, path: KeyPath) -> Category:
     values = dict(_mapping(item, path, _CATEGORY, required=("name", "description")))
+    values.pop("enabled", None)
     actions = []
     for j, action in enumerate(_items(values.get("actions"), (*path, "actions"))):
         spec = dict(_mapping(action, (*path, "actions", j), _ACTION, required=("kind", "target")))

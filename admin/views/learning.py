@@ -23,7 +23,7 @@ CURVE_ROWS = 8  # precision points shown per label, spread over its curve
 def learning(request: Request, session: Session = Depends(db)) -> Response:
     settings = request.app.state.settings
     rule_set = request.app.state.rule_set()
-    reviewed = reviewed_mails(session)
+    reviewed = reviewed_mails(session, rule_set_name=rule_set.name)  # this rule set's reviews only
     minimum = settings.threshold_min_examples
     learned = learn_thresholds(threshold_pairs(reviewed), rule_set, min_examples=minimum)
     examples = {name: sum(name in mail.final for mail in reviewed) for name in rule_set.category_names()}

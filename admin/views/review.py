@@ -12,9 +12,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from admin import csrf, queries
-from admin.deps import db, page_principal, require_page
+from admin.deps import db, page_principal, require_page, rule_set_of
 from admin.scope import Principal, can_access
-from worker.core.errors import InputError
+from worker.core.errors import InputError, MailrouteError
 from worker.db.models import Action, Message, Role
 from worker.review import corrections as review
 from worker.review.threads import correct_thread, thread_replies
@@ -69,10 +69,21 @@ def review_queue(request: Request, session: Session = Depends(db)) -> Response:
         "sorts": queries.SORTS,
         "top": queries.top_scores(session, [d for _, d in rows]),
         "accounts": queries.accounts(session),
-        "categories": request.app.state.rule_set().category_names(),
+        "profiles": queries.profiles(session),
+        "categories": categories_for(request, filters.profile),
         "page_size": queries.PAGE_SIZE,
     }
     return render(request, "review.html", context)
+
+
+def categories_for(request: Request, profile: str) -> list[str]:
+    """The category filter's choices: the selected profile's, else the default profile's."""
+    if profile and not request.app.state.rule_set_injected:
+        try:
+            return list(request.app.state.profiles(profile).rule_set.category_names())
+        except MailrouteError:
+            pass  # an unknown profile: fall back to the default profile's categories
+    return list(request.app.state.rule_set().category_names())
 
 
 def visible_message(session: Session, message_id: int, user: Principal) -> Message:
@@ -86,7 +97,7 @@ def visible_message(session: Session, message_id: int, user: Principal) -> Messa
 def message_context(request: Request, session: Session, message_id: int, user: Principal) -> dict[str, Any]:
     message = visible_message(session, message_id, user)
     decision = queries.live_decision(session, message_id)
-    rule_set = request.app.state.rule_set()
+    rule_set = rule_set_of(request, session, message_id)
     thresholds = {c.name: rule_set.policy.threshold_for(c.threshold) for c in rule_set.categories}
     scores = queries.scores_of(session, decision) if decision else []
     choices = rule_set.category_names() + [
@@ -126,8 +137,9 @@ def review_message(
     reroute_replies: str = Form(""),
     session: Session = Depends(db),
 ) -> Response:
-    user, rule_set = page_principal(request).name, request.app.state.rule_set()
+    user = page_principal(request).name
     visible_message(session, message_id, page_principal(request))
+    rule_set = rule_set_of(request, session, message_id)
     replies = visible_replies(session, message_id, page_principal(request)) if reroute_replies else []
     try:
         if decision == "approve":

@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from worker.core.errors import ConfigError
+from worker.db.models import DEFAULT_PROFILE
 
 TlsMode = Literal["ssl", "starttls", "none"]
 DEFAULT_PORTS: dict[str, int] = {"ssl": 993, "starttls": 143, "none": 143}
@@ -103,6 +104,10 @@ class Account(BaseModel):
     oauth2: OAuth2Config | None = None
     folders: tuple[str, ...] = ("INBOX",)
     verify_tls: bool = True
+    profile: str = Field(
+        DEFAULT_PROFILE, min_length=1, max_length=255, description="Routing profile of its folders."
+    )
+    profiles: dict[str, str] = Field(default_factory=dict, description="Folder -> routing profile overrides.")
 
     @model_validator(mode="after")
     def _credentials(self) -> Account:
@@ -111,7 +116,14 @@ class Account(BaseModel):
             raise ValueError("give exactly one of password/password_file/password_env or oauth2")
         if not self.folders:
             raise ValueError("folders: list at least one folder")
+        unknown = sorted(set(self.profiles) - set(self.folders))
+        if unknown:
+            raise ValueError(f"profiles: folder(s) not watched by this account: {', '.join(unknown)}")
         return self
+
+    def profile_for(self, folder: str) -> str:
+        """The routing profile (rule set) that decides mail of ``folder``."""
+        return self.profiles.get(folder, self.profile)
 
     @property
     def imap_port(self) -> int:

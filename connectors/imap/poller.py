@@ -24,7 +24,7 @@ from imapclient import IMAPClient
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from worker.db.models import Action, Message, MessageStatus, PollCursor
+from worker.db.models import DEFAULT_PROFILE, Action, Message, MessageStatus, PollCursor
 from worker.store.messages import Origin, extract_message_id, sha256_hex, store_messages
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,7 @@ class FolderConfig:
     batch: int = 100
     max_bytes: int = 25 * 1024 * 1024
     backlog_limit: int = 1000  # first poll of a folder: only the newest N (0 = all)
+    profile: str = DEFAULT_PROFILE  # the routing profile its mail is stored under
 
 
 @dataclass
@@ -176,7 +177,10 @@ def store_batch(
     }
     ids: list[int] = []
     with sessions.begin() as session:
-        origins = {uid: Origin(config.account, config.folder, result.uidvalidity, uid) for uid in batch}
+        origins = {
+            uid: Origin(config.account, config.folder, result.uidvalidity, uid, config.profile)
+            for uid in batch
+        }
         known = find_known(
             session,
             config,

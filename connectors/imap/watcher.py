@@ -96,6 +96,7 @@ class FolderWatcher:
             batch=settings.imap_fetch_batch,
             max_bytes=settings.max_message_bytes,
             backlog_limit=settings.backlog_limit,
+            profile=account.profile_for(folder),
         )
         self.progress = progress
         self.stats = WatchStats()

@@ -14,7 +14,14 @@ from tests.admin.conftest import csrf_of, login
 from tests.admin.routes import endpoints
 
 OPEN = {"/healthz", "/metrics", "/login"}
-SAMPLE_PARAMS = {"message_id": "1", "action_id": "1", "name": "volume", "user_id": "1", "token_id": "1"}
+SAMPLE_PARAMS = {
+    "message_id": "1",
+    "action_id": "1",
+    "name": "volume",
+    "user_id": "1",
+    "token_id": "1",
+    "profile": "default",
+}
 
 
 def protected_routes(app: FastAPI) -> list[tuple[str, str]]:

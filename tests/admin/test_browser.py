@@ -147,7 +147,11 @@ def test_every_route_refuses_a_browser_without_session(browser: Browser, server:
     pages = [p for p in pages if p not in ("/login", "/healthz", "/metrics")]
     assert len(pages) >= 10, pages
     for route_path in pages:
-        path = route_path.replace("{message_id}", "1").replace("{name}", "volume")
+        path = (
+            route_path.replace("{message_id}", "1")
+            .replace("{name}", "volume")
+            .replace("{profile}", "default")
+        )
         browser.goto(base + path)
         if path.startswith("/api"):
             assert "login required" in browser.text(), path

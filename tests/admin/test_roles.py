@@ -58,6 +58,11 @@ MIN_ROLE = {
     ("GET", "/api/stats"): V,
     ("GET", "/api/openapi.json"): V,
     ("GET", "/api/audit"): A,
+    ("GET", "/rules"): V,
+    ("GET", "/rules/{profile}"): V,
+    ("POST", "/rules/{profile}/preview"): A,
+    ("POST", "/rules/{profile}/publish"): A,
+    ("POST", "/rules/{profile}/rollback"): A,
 }
 ROLES = (V, R, A)
 
@@ -88,6 +93,7 @@ def world(postgres_url: str) -> Iterator[tuple[FastAPI, dict[str, str]]]:
         "name": "volume",
         "user_id": str(target),
         "token_id": str(token_id),
+        "profile": "default",
     }
     yield app, params
 
@@ -174,9 +180,6 @@ def test_a_reviewer_of_another_profile_gets_404(world: tuple[FastAPI, dict[str, 
     assert TestClient(app).get(f"/api/messages/{mid}", headers=auth).status_code == 200
 
 
-@pytest.mark.skipif(
-    not hasattr(Message, "profile"), reason="needs profiles (issue 16): messages have no profile"
-)
 def test_two_profiles_each_reviewer_sees_only_theirs(world: tuple[FastAPI, dict[str, str]]) -> None:
     app, _ = world
     with app.state.session_factory.begin() as session:

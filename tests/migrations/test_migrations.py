@@ -35,6 +35,7 @@ TABLES = {
     "users",
     "api_tokens",
     "audit_events",
+    "rule_set_versions",
 }
 
 

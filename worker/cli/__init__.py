@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "worker.cli.health",
     "worker.cli.poll",
     "worker.cli.admin",
+    "worker.cli.rulesets",
 )
 
 

@@ -53,6 +53,9 @@ def backtest_command(
     labels: Path | None = typer.Option(None, "--labels", help="--labeled eml: 'filename,label' CSV."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="The N newest stored mails only."),
     shadow: bool = typer.Option(False, "--shadow", help="Save the new decisions as shadow decisions."),
+    profile: str | None = typer.Option(
+        None, "--profile", "-p", help="Stored mail of this routing profile only (default: all)."
+    ),
     backend: str | None = BackendOption,
     as_json: bool = JsonOption,
     shown: int = typer.Option(20, "--show", help="Flips listed in the table."),
@@ -93,6 +96,7 @@ def backtest_command(
                 limit=limit,
                 shadow=shadow,
                 max_chars=settings.max_chars,
+                profile=profile,
             )
     out = report.to_dict()
     out["shadow_recorded"] = shadow

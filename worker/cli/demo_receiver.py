@@ -40,9 +40,9 @@ def webhook_endpoints(rule_set: RuleSet) -> tuple[str, ...]:
 
 
 @contextmanager
-def local_receiver(rule_set: RuleSet) -> Iterator[Receiver]:
-    """Serve every webhook endpoint of ``rule_set`` on 127.0.0.1 while the block runs (sets ``ENV``)."""
-    names = webhook_endpoints(rule_set)
+def local_receiver(*rule_sets: RuleSet) -> Iterator[Receiver]:
+    """Serve every webhook endpoint of ``rule_sets`` on 127.0.0.1 while the block runs (sets ``ENV``)."""
+    names = tuple(sorted({name for rule_set in rule_sets for name in webhook_endpoints(rule_set)}))
     if not names or os.environ.get(ENV):
         yield Receiver(())
         return

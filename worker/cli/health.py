@@ -51,19 +51,38 @@ def poller_command(
 
 @health_app.command("rules")
 def rules_command() -> None:
-    """Exit 0 when the live rules file loads; 1 (one line saying why) while routing goes on with the
-    last good rule set — a probe for monitoring, not for restarting workers (they keep routing)."""
+    """Exit 0 when the rules file and every profile's live rule-set version load; else 1, one line
+    per problem (what does not load and what routes instead) — a probe for monitoring, not for
+    restarting workers (they keep routing with the last good rule set)."""
     from rules import load_rule_set
     from worker.core.errors import RuleSetError
     from worker.core.settings import get_settings
+    from worker.pipeline.profiles import check_profiles
 
-    path = get_settings().rules_path
+    path, problems = get_settings().rules_path, 0
     try:
         rule_set = load_rule_set(path)
+        file_line = f"rules file {path} loads ({len(rule_set.categories)} categories)"
     except RuleSetError as e:
         typer.echo(f"unhealthy: rules file {path} does not load; workers route with the last good set: {e}")
+        problems += 1
+    try:
+        with session_scope() as session:
+            health = check_profiles(session)
+    except Exception as e:  # a probe reports, it does not raise
+        typer.echo(f"unhealthy: database: {type(e).__name__}", err=True)
         raise typer.Exit(1) from None
-    typer.echo(f"healthy: rules file {path} loads ({len(rule_set.categories)} categories)")
+    for h in health:
+        if h.error is not None:
+            fallback = f"routing with version {h.routing}" if h.routing else "no version loads"
+            typer.echo(
+                f"unhealthy: profile {h.profile}: version {h.head} does not load ({fallback}): {h.error}",
+                err=True,
+            )
+            problems += 1
+    if problems:
+        raise typer.Exit(1)
+    typer.echo(f"healthy: {file_line}; {len(health)} profile(s), live versions load")
 
 
 def register(app: typer.Typer) -> None:

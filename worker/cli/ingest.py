@@ -18,6 +18,7 @@ from worker.store.sources import count_messages
 def ingest_command(
     path: Path = typer.Argument(..., help="A folder of .eml files, an mbox file or a Maildir."),
     account: str = typer.Option("local", help="Account name recorded on the stored messages."),
+    profile: str = typer.Option("default", help="Routing profile whose rule set decides them."),
     queue: bool = typer.Option(True, "--queue/--no-queue", help="Queue the stored mails for classification."),
 ) -> None:
     """Store every mail under PATH (deduplicated) and queue it for classification."""
@@ -32,6 +33,7 @@ def ingest_command(
             session_factory(),
             path,
             account=account,
+            profile=profile,
             enqueue=(lambda ids: enqueue_classify(ids, batch_size=settings.batch_size)) if queue else None,
             max_bytes=settings.max_message_bytes,
             progress=bar.update,

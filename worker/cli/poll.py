@@ -71,6 +71,7 @@ def poll_once(accounts: list[Account], settings: Settings, enqueue: Callable[[li
                         batch=settings.imap_fetch_batch,
                         max_bytes=settings.max_message_bytes,
                         backlog_limit=settings.backlog_limit,
+                        profile=account.profile_for(folder),
                     )
                     result = poll_folder_once(
                         client,

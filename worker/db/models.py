@@ -40,6 +40,9 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
+DEFAULT_PROFILE = "default"  # the profile of mail no account/folder maps elsewhere (MAILROUTE_RULES_PATH)
+
+
 class MessageStatus:
     RECEIVED = "received"  # stored, waiting to be classified
     DECIDED = "decided"
@@ -52,11 +55,14 @@ class Message(Base):
         UniqueConstraint("dedup_key", name="uq_messages_dedup_key"),
         Index("ix_messages_status", "status"),
         Index("ix_messages_source", "account", "folder", "uidvalidity", "uid"),
+        Index("ix_messages_profile", "profile"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     account: Mapped[str] = mapped_column(String(255))
     folder: Mapped[str] = mapped_column(String(1024))
+    # the routing profile (whose rule set decides it), resolved from (account, folder) at store time
+    profile: Mapped[str] = mapped_column(String(255), default=DEFAULT_PROFILE, server_default=DEFAULT_PROFILE)
     uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
     uid: Mapped[int | None] = mapped_column(BigInteger)
     dedup_key: Mapped[str] = mapped_column(String(128))
@@ -113,6 +119,7 @@ class Decision(Base):
     mode: Mapped[str] = mapped_column(String(16), default="live")  # live | shadow
     rule_set_name: Mapped[str] = mapped_column(String(255))
     rule_set_hash: Mapped[str] = mapped_column(String(64))
+    rule_set_version: Mapped[int | None] = mapped_column(Integer)  # the published version, when versioned
     model_id: Mapped[str] = mapped_column(String(255))
     labels: Mapped[list[Any]] = mapped_column(default=list)
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
@@ -268,3 +275,24 @@ class AuditEvent(Base):
     subject: Mapped[str] = mapped_column(String(255), default="")  # e.g. message:12, user:dana
     before: Mapped[dict[str, Any]] = mapped_column(default=dict)
     after: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class RuleSetVersion(Base):
+    """One published version of a profile's rule set: the YAML as published, who, when and why.
+
+    Versions are never changed or deleted; the live version of a profile is its highest one (a
+    rollback publishes an old YAML again as a new version), so a worker's check is one ``max()``.
+    """
+
+    __tablename__ = "rule_set_versions"
+    __table_args__ = (UniqueConstraint("profile", "version", name="uq_rule_set_versions_profile_version"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    profile: Mapped[str] = mapped_column(String(255))
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(255))  # the rule set's own name (learned state is keyed by it)
+    digest: Mapped[str] = mapped_column(String(64))
+    yaml: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(255))
+    message: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

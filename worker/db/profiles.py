@@ -1,23 +1,23 @@
 """The routing profile of a message, read in ONE place (admin scope, review-queue alerts use it).
 
-Until messages carry a ``profile`` column (issue 16) every message is in profile ``default``; once the
-column exists both functions read it with no other change.
+Every message carries the routing profile resolved from its account and folder when it was stored
+(``messages.profile``, ``default`` unless the accounts file maps the folder elsewhere).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from worker.db.models import Message
+from worker.db.models import DEFAULT_PROFILE, Message
 
-DEFAULT_PROFILE = "default"
+__all__ = ["DEFAULT_PROFILE", "message_profile", "profile_column"]
 
 
 def profile_column() -> Any:
-    """The messages' profile column, None while messages have none (all are ``default``)."""
-    return getattr(Message, "profile", None)
+    """The messages' profile column."""
+    return Message.profile
 
 
 def message_profile(message: Message) -> str:
     """The profile ``message`` belongs to."""
-    return str(getattr(message, "profile", None) or DEFAULT_PROFILE)
+    return str(message.profile or DEFAULT_PROFILE)

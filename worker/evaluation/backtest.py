@@ -91,9 +91,13 @@ def backtest_stored(
     shadow: bool = False,
     max_chars: int = 4000,
     batch: int = 256,
+    profile: str | None = None,
 ) -> BacktestReport:
-    """Re-decide the stored mails that have a live decision (the ``limit`` newest) under ``rule_set``."""
+    """Re-decide the stored mails that have a live decision (the ``limit`` newest; of routing profile
+    ``profile`` when given) under ``rule_set``."""
     query = select(Message.id).join(Decision, (Decision.message_id == Message.id) & (Decision.mode == "live"))
+    if profile is not None:
+        query = query.where(Message.profile == profile)
     ids = sorted(session.scalars(query.order_by(Message.id.desc()).limit(limit)))
     report = BacktestReport(rule_set.name, rule_set.digest)
     for start in range(0, len(ids), batch):

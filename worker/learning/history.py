@@ -39,13 +39,17 @@ class Reviewed:
     scores: dict[str, float]
 
 
-def reviewed_mails(session: Session) -> list[Reviewed]:
-    """Every reviewed message, in review order of its first review."""
+def reviewed_mails(session: Session, *, rule_set_name: str | None = None) -> list[Reviewed]:
+    """Every reviewed message (decided by the rule set named ``rule_set_name``, when given), in
+    review order of its first review."""
     first: dict[int, list[str]] = {}
     last: dict[int, list[str]] = {}
-    for message_id, old, new in session.execute(
-        select(Correction.message_id, Correction.old_labels, Correction.new_labels).order_by(Correction.id)
-    ):
+    query = select(Correction.message_id, Correction.old_labels, Correction.new_labels)
+    if rule_set_name is not None:  # learned state is per rule set: one profile never learns from another
+        query = query.join(
+            Decision, (Decision.message_id == Correction.message_id) & (Decision.mode == "live")
+        ).where(Decision.rule_set_name == rule_set_name)
+    for message_id, old, new in session.execute(query.order_by(Correction.id)):
         first.setdefault(message_id, list(old or []))
         last[message_id] = list(new or [])
     scores: dict[int, dict[str, float]] = {mid: {} for mid in first}
@@ -76,7 +80,8 @@ def threshold_pairs(reviewed: list[Reviewed]) -> dict[str, list[tuple[float, boo
 def learned_thresholds(
     session: Session, rule_set: RuleSet, *, min_examples: int
 ) -> dict[str, LearnedThreshold]:
-    return learn_thresholds(threshold_pairs(reviewed_mails(session)), rule_set, min_examples=min_examples)
+    reviewed = reviewed_mails(session, rule_set_name=rule_set.name)
+    return learn_thresholds(threshold_pairs(reviewed), rule_set, min_examples=min_examples)
 
 
 def learned_thresholds_for(

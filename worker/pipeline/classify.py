@@ -1,5 +1,6 @@
 """Classify a batch of stored messages: parse → :func:`~worker.pipeline.route.route` → save scores,
-decision and outbox.
+decision and outbox — with one rule set (:func:`classify_batch`) or each mail's profile's
+(:func:`classify_profiles`).
 
 Plain functions over a session; the Celery task is a thin wrapper. A message already decided is
 skipped (never scored twice); rows are locked with SKIP LOCKED on Postgres so two workers given the
@@ -10,18 +11,19 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rules import RuleSet
-from worker.db.models import Message, MessageStatus
+from worker.db.models import DEFAULT_PROFILE, Message, MessageStatus
 from worker.learning.thresholds import LearnedThreshold
 from worker.parsing.message import parse_message
 from worker.pipeline.outcomes import Outcome, write_outcomes
-from worker.pipeline.route import route
+from worker.pipeline.profiles import ProfileResolver
+from worker.pipeline.route import facts_of, route
 from worker.pipeline.threads import follow_threads
 from worker.scoring.base import Scorer
 
@@ -72,22 +74,91 @@ def classify_batch(
     max_chars: int = 4000,
     learned: Mapping[str, LearnedThreshold] | None = None,
 ) -> BatchResult:
-    """Decide every pending message among ``ids``; the caller commits (or rolls back on error)."""
+    """Decide every pending message among ``ids`` with ``rule_set``; the caller commits."""
     result = BatchResult()
-    started = time.perf_counter()
-    rows = load_pending_rows(session, ids)
-    result.skipped = sorted(set(ids) - {row[0] for row in rows})
-    parsed = [parse_message(raw, max_chars=max_chars) for _, raw, _ in rows]
-    result.timings["parse_s"] = time.perf_counter() - started
+    rows = _pending(session, ids, result)
+    if rows:
+        origins = origins_of(session, [row[0] for row in rows])
+        _decide_group(session, rows, origins, scorer, rule_set, None, learned, max_chars, result)
+    return result
+
+
+def classify_profiles(
+    session: Session,
+    ids: Sequence[int],
+    scorer: Scorer,
+    profiles: ProfileResolver,
+    *,
+    max_chars: int = 4000,
+    learned_for: Callable[[RuleSet], Mapping[str, LearnedThreshold]] | None = None,
+) -> BatchResult:
+    """Decide every pending message among ``ids`` by its own profile's live rule set.
+
+    A batch that mixes folders is split by profile: one :func:`route` call per profile, with that
+    profile's labels, thresholds, actions and learned thresholds; each decision records the rule
+    set's name and published version. The caller commits.
+    """
+    result = BatchResult()
+    rows = _pending(session, ids, result)
     if not rows:
         return result
+    owners = origins_of(session, [row[0] for row in rows])
+    groups: dict[str, list[tuple[int, bytes, list[str]]]] = {}
+    for row in rows:
+        groups.setdefault(owners[row[0]][2] if row[0] in owners else DEFAULT_PROFILE, []).append(row)
+    # every rule set resolved before anything is written: a bootstrap writes in its own transaction,
+    # which SQLite would make wait behind this one's write lock
+    live_sets = {profile: profiles(profile, session) for profile in sorted(groups)}
+    for profile, group in sorted(groups.items()):
+        live = live_sets[profile]
+        learned = learned_for(live.rule_set) if learned_for is not None else None
+        _decide_group(session, group, owners, scorer, live.rule_set, live.version, learned, max_chars, result)
+    return result
+
+
+def origins_of(session: Session, ids: Sequence[int]) -> dict[int, tuple[str, str, str]]:
+    """(account, folder, routing profile) of each message among ``ids``."""
+    query = select(Message.id, Message.account, Message.folder, Message.profile).where(
+        Message.id.in_(list(ids))
+    )
+    return {id_: (account, folder, profile) for id_, account, folder, profile in session.execute(query)}
+
+
+def _pending(session: Session, ids: Sequence[int], result: BatchResult) -> list[tuple[int, bytes, list[str]]]:
+    rows = load_pending_rows(session, ids)
+    result.skipped = sorted(set(ids) - {row[0] for row in rows})
+    return rows
+
+
+def _decide_group(
+    session: Session,
+    rows: list[tuple[int, bytes, list[str]]],
+    origins: Mapping[int, tuple[str, str, str]],
+    scorer: Scorer,
+    rule_set: RuleSet,
+    version: int | None,
+    learned: Mapping[str, LearnedThreshold] | None,
+    max_chars: int,
+    result: BatchResult,
+) -> None:
+    started = time.perf_counter()
+    parsed = [parse_message(raw, max_chars=max_chars) for _, raw, _ in rows]
+    unknown = ("", "", DEFAULT_PROFILE)
+    facts = [
+        facts_of(mail, account=origins.get(row[0], unknown)[0], folder=origins.get(row[0], unknown)[1])
+        for row, mail in zip(rows, parsed, strict=True)
+    ]
+    _add_time(result, "parse_s", started)
     t_score = time.perf_counter()
     followed = follow_threads(session, [row[0] for row in rows], parsed, rule_set)  # replies: no scoring
     rest = [i for i in range(len(parsed)) if i not in followed]
     # A scoring error propagates: the caller rolls back and calls record_batch_failure.
-    scored = iter(route([parsed[i] for i in rest], scorer, rule_set, learned=learned))
+    fresh = route(
+        [parsed[i] for i in rest], scorer, rule_set, learned=learned, facts=[facts[i] for i in rest]
+    )
+    scored = iter(fresh)
     routed = [followed[i] if i in followed else next(scored) for i in range(len(parsed))]
-    result.timings["score_s"] = time.perf_counter() - t_score
+    _add_time(result, "score_s", t_score)
     t_save = time.perf_counter()
     outcomes = []
     for (message_id, _, warnings), mail, outcome in zip(rows, parsed, routed, strict=True):
@@ -98,10 +169,14 @@ def classify_batch(
             result.failed[message_id] = outcome.error or "decision failed"
             continue
         outcomes.append(Outcome(message_id, mail, warnings, outcome.scores, outcome.decision))
-    result.action_kinds = write_outcomes(session, outcomes, rule_set, scorer.model_id, max_chars=max_chars)
-    result.decided = [o.message_id for o in outcomes]
-    result.timings["save_s"] = time.perf_counter() - t_save
-    return result
+    kinds = write_outcomes(session, outcomes, rule_set, scorer.model_id, max_chars=max_chars, version=version)
+    result.action_kinds.update(kinds)
+    result.decided.extend(o.message_id for o in outcomes)
+    _add_time(result, "save_s", t_save)
+
+
+def _add_time(result: BatchResult, key: str, since: float) -> None:
+    result.timings[key] = result.timings.get(key, 0.0) + time.perf_counter() - since
 
 
 def mark_failed(message: Message, error: str) -> None:

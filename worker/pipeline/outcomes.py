@@ -55,9 +55,18 @@ def category_of(spec: ActionSpec, decision: RuleDecision, rule_set: RuleSet) -> 
 
 
 def write_outcomes(
-    session: Session, outcomes: list[Outcome], rule_set: RuleSet, model_id: str, *, max_chars: int
+    session: Session,
+    outcomes: list[Outcome],
+    rule_set: RuleSet,
+    model_id: str,
+    *,
+    max_chars: int,
+    version: int | None = None,
 ) -> dict[int, str]:
-    """Insert scores, decisions and actions, mark the messages decided; returns {action id: kind}."""
+    """Insert scores, decisions and actions, mark the messages decided; returns {action id: kind}.
+
+    ``version`` is the published rule-set version the decisions were made with (None: unversioned).
+    """
     if not outcomes:
         return {}
     now = datetime.now(UTC)
@@ -82,6 +91,7 @@ def write_outcomes(
                 "message_id": o.message_id,
                 "mode": "live",
                 "rule_set_name": rule_set.name,
+                "rule_set_version": version,
                 "labels": list(o.decision.labels),
                 "needs_review": o.decision.needs_review,
                 "review_state": "pending" if o.decision.needs_review else "none",

@@ -49,10 +49,17 @@ class Routed:
         return top[0] - top[1]
 
 
-def facts_of(parsed: ParsedMail) -> MessageFacts:
-    """What the rule conditions may look at, taken from a parsed mail."""
+def facts_of(parsed: ParsedMail, *, account: str = "", folder: str = "") -> MessageFacts:
+    """What the rule conditions may look at, taken from a parsed mail (and where it was received)."""
     return MessageFacts(
-        sender=parsed.sender, recipients=parsed.recipients, subject=parsed.subject, list_id=parsed.list_id
+        sender=parsed.sender,
+        recipients=parsed.recipients,
+        subject=parsed.subject,
+        list_id=parsed.list_id,
+        account=account,
+        folder=folder,
+        attachments=tuple((a.filename or "", a.content_type) for a in parsed.attachments),
+        body=parsed.body_text,
     )
 
 
@@ -62,10 +69,13 @@ def route(
     rule_set: RuleSet,
     *,
     learned: LearnedGate | None = None,
+    facts: Sequence[MessageFacts] | None = None,
 ) -> list[Routed]:
     """Score ``mails`` against the rule set's labels in one backend call and decide each one.
 
-    A scoring error propagates (the batch has no scores); a decision error is kept per mail.
+    ``facts``: what conditions see per mail, when the caller knows more than the parse (the account
+    and folder a stored mail came from); default :func:`facts_of` each mail. A scoring error
+    propagates (the batch has no scores); a decision error is kept per mail.
     """
     if not mails:
         return []
@@ -74,7 +84,8 @@ def route(
         [mail.scoring_text for mail in mails], rule_set.label_texts(), instruction=rule_set.instruction
     )
     observe_scoring(time.perf_counter() - started, mails=len(mails))
-    return route_scores(matrix, [facts_of(mail) for mail in mails], rule_set, learned=learned)
+    known = list(facts) if facts is not None else [facts_of(mail) for mail in mails]
+    return route_scores(matrix, known, rule_set, learned=learned)
 
 
 def route_scores(

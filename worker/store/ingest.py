@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from worker.db.models import Message, MessageStatus
+from worker.db.models import DEFAULT_PROFILE, Message, MessageStatus
 from worker.store.messages import Origin, store_messages
 from worker.store.sources import iter_messages
 
@@ -31,18 +31,20 @@ def ingest_path(
     path: Path,
     *,
     account: str = "local",
+    profile: str = DEFAULT_PROFILE,
     enqueue: Callable[[list[int]], None] | None = None,
     chunk: int = 100,
     max_bytes: int = 25 * 1024 * 1024,
     progress: Callable[[int], None] | None = None,
 ) -> IngestResult:
-    """Store all mails under ``path`` in chunks; hand each committed chunk's pending ids to ``enqueue``."""
+    """Store all mails under ``path`` in chunks (routed by ``profile``'s rule set); hand each committed
+    chunk's pending ids to ``enqueue``."""
     result = IngestResult()
     batch: list[tuple[str, bytes]] = []
 
     def flush() -> None:
         with sessions.begin() as session:
-            ids = store_batch(session, batch, account, max_bytes, result)
+            ids = store_batch(session, batch, account, max_bytes, result, profile=profile)
             pending = list(
                 session.scalars(
                     select(Message.id).where(Message.id.in_(ids), Message.status != MessageStatus.DECIDED)
@@ -65,9 +67,15 @@ def ingest_path(
 
 
 def store_batch(
-    session: Session, items: Iterable[tuple[str, bytes]], account: str, max_bytes: int, result: IngestResult
+    session: Session,
+    items: Iterable[tuple[str, bytes]],
+    account: str,
+    max_bytes: int,
+    result: IngestResult,
+    *,
+    profile: str = DEFAULT_PROFILE,
 ) -> list[int]:
-    batch = [(raw, Origin(account=account, folder=folder)) for folder, raw in items]
+    batch = [(raw, Origin(account=account, folder=folder, profile=profile)) for folder, raw in items]
     stored = store_messages(session, batch, max_bytes=max_bytes)
     result.stored += sum(s.created for s in stored)
     result.duplicates += sum(not s.created for s in stored)

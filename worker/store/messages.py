@@ -22,19 +22,23 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from worker.db.models import Message, MessageStatus
+from worker.db.models import DEFAULT_PROFILE, Message, MessageStatus
 
 HEADER_END = (b"\r\n\r\n", b"\n\n")
 
 
 @dataclass(frozen=True)
 class Origin:
-    """Where a mail came from: an IMAP folder (with UIDVALIDITY and UID) or a local source."""
+    """Where a mail came from: an IMAP folder (with UIDVALIDITY and UID) or a local source.
+
+    ``profile`` is the routing profile (account/folder configuration) whose rule set decides it.
+    """
 
     account: str
     folder: str
     uidvalidity: int | None = None
     uid: int | None = None
+    profile: str = DEFAULT_PROFILE
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,7 @@ def prepare_row(raw: bytes, origin: Origin, max_bytes: int) -> dict[str, object]
     return {
         "account": origin.account,
         "folder": origin.folder,
+        "profile": origin.profile,
         "uidvalidity": origin.uidvalidity,
         "uid": origin.uid,
         "dedup_key": dedup_key(origin, message_id, content_hash),

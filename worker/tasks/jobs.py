@@ -12,7 +12,7 @@ from worker.db.models import Action, ActionStatus
 from worker.db.session import session_scope
 from worker.learning.history import learned_thresholds_for
 from worker.outbox.runner import run_action, run_actions
-from worker.pipeline.classify import classify_batch, record_batch_failure
+from worker.pipeline.classify import classify_batch, classify_profiles, record_batch_failure
 from worker.pipeline.runtime import get_runtime
 from worker.pipeline.shadow import run_shadow
 from worker.tasks.app import app
@@ -23,24 +23,34 @@ ACTION_BATCH = 64  # outbox rows per apply_actions task
 
 @app.task(name="mailroute.classify", **TRANSIENT_OR_BACKEND, retry_backoff_max=300, max_retries=10)
 def classify(message_ids: Sequence[int]) -> dict[str, int]:
-    """Decide a batch of stored messages, then queue their actions.
+    """Decide a batch of stored messages (each by its profile's live rule set), then queue their actions.
 
-    Everything that can fail — the model, the live rule set (the last good one when the file is
-    broken), the database — is inside the handler, so a failed batch keeps its error on each mail.
+    Everything that can fail — the model, the live rule sets (the last good one when a version or
+    the rules file is broken), the database — is inside the handler, so a failed batch keeps its
+    error on each mail.
     """
     try:
         runtime = get_runtime()
-        rule_set = runtime.rule_set
         with session_scope() as session:
-            learned = learned_thresholds_for(session, rule_set, runtime.settings)
-            result = classify_batch(
-                session,
-                message_ids,
-                runtime.scorer,
-                rule_set,
-                max_chars=runtime.settings.max_chars,
-                learned=learned,
-            )
+            if runtime.profiles is not None:  # each mail by its own profile's published rule set
+                result = classify_profiles(
+                    session,
+                    message_ids,
+                    runtime.scorer,
+                    runtime.profiles,
+                    max_chars=runtime.settings.max_chars,
+                    learned_for=lambda rules: learned_thresholds_for(session, rules, runtime.settings),
+                )
+            else:
+                rule_set = runtime.rule_set
+                result = classify_batch(
+                    session,
+                    message_ids,
+                    runtime.scorer,
+                    rule_set,
+                    max_chars=runtime.settings.max_chars,
+                    learned=learned_thresholds_for(session, rule_set, runtime.settings),
+                )
     except Exception as e:
         with session_scope() as session:  # the batch rolled back: keep its error on each message
             record_batch_failure(session, message_ids, e)

@@ -116,3 +116,30 @@ def test_xoauth2_refresh_token_flow_caches_the_token(monkeypatch: pytest.MonkeyP
     assert oauth2.access_token(account) == "access-xyz"
     assert len(posts) == 1 and posts[0]["url"] == "https://oauth2.googleapis.com/token"
     assert posts[0]["grant_type"] == "refresh_token" and posts[0]["refresh_token"] == "refresh-abc"
+
+
+PROFILES = """
+accounts:
+  - name: support
+    host: imap.example.com
+    username: support@example.com
+    password: x
+    folders: [INBOX, Escalations, Lists]
+    profile: helpdesk
+    profiles: {Lists: newsletters}
+  - {name: anna, host: imap.example.com, username: anna@example.com, password: x}
+"""
+
+
+def test_folders_map_to_routing_profiles() -> None:
+    accounts = parse_accounts(PROFILES)
+    support, anna = accounts["support"], accounts["anna"]
+    assert [support.profile_for(f) for f in support.folders] == ["helpdesk", "helpdesk", "newsletters"]
+    assert anna.profile_for("INBOX") == "default"
+
+
+def test_a_profile_for_an_unwatched_folder_is_refused() -> None:
+    with pytest.raises(
+        ConfigError, match=r"accounts\.0: .*profiles: folder\(s\) not watched by this account: Spam"
+    ):
+        parse_accounts(PROFILES.replace("{Lists: newsletters}", "{Spam: junk}"))
