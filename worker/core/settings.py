@@ -117,6 +117,9 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(8, description="Webhooks: default attempts before the dead letter.")
     webhook_backoff_base_s: float = Field(5.0, description="Webhooks: first retry delay (doubles per try).")
     webhook_backoff_cap_s: float = Field(900.0, description="Webhooks: longest delay between two tries.")
+    webhook_concurrency: int = Field(
+        8, ge=1, description="Webhooks: deliveries in flight at once per endpoint in one worker process."
+    )
     accounts_file: Path | None = Field(
         None, description="YAML file of IMAP accounts and the folders to watch; see docs/imap.md."
     )
