@@ -2,8 +2,11 @@
 
 A label text may hold several phrasings, one per line: the label's embedding is the normalised mean
 of their embeddings (a prototype), which describes a category far better than one sentence. Label
-embeddings are cached; mails are encoded in batches, shortest first. Cosine similarity is mapped to
-[0, 1] by a fixed logistic calibration so that rule-set thresholds read as probabilities-ish scores.
+embeddings are cached; mails are encoded in batches, shortest first. ``runtime`` picks the engine:
+``torch`` (sentence-transformers), ``onnx`` (ONNX Runtime on a local export of the same weights, same
+embeddings to 1e-6, faster) or ``onnx-int8`` (quantized weights; see onnx_encoder). Cosine similarity
+is mapped to [0, 1] by a fixed logistic calibration so that rule-set thresholds read as
+probabilities-ish scores.
 """
 
 from __future__ import annotations
@@ -57,9 +60,24 @@ def calibrate(cosine: np.ndarray) -> np.ndarray:
 class EmbeddingScorer:
     """Bi-encoder scorer: cosine(mail, label prototype), calibrated to [0, 1]."""
 
-    def __init__(self, model_path: str | Path | None = None, *, device: str = "cpu", batch_size: int = 32):
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        *,
+        device: str = "cpu",
+        batch_size: int = 32,
+        runtime: str = "torch",
+    ):
         self.model = load_sentence_model(model_path, device=device)
         self.model_id = f"all-MiniLM-L6-v2@{Path(model_path).name if model_path else 'bundled'}"
+        if runtime == "onnx-int8":  # other numbers than torch's: scores are kept apart
+            self.model_id += "+int8"
+        self.onnx = None
+        if runtime != "torch":
+            from worker.scoring.backends.onnx_encoder import OnnxEncoder, onnx_cache_dir
+
+            where = Path(model_path) if model_path else bundled_model_path()
+            self.onnx = OnnxEncoder(self.model, onnx_cache_dir(where), quantize=runtime == "onnx-int8")
         self.batch_size = batch_size
         self._labels: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
@@ -68,6 +86,8 @@ class EmbeddingScorer:
         """Unit-normalised embeddings, float32 [len(texts), dim]."""
         if not texts:
             return np.zeros((0, self.model.get_sentence_embedding_dimension()), dtype=np.float32)
+        if self.onnx is not None:
+            return self.onnx.encode(texts, batch_size=self.batch_size)
         vectors = self.model.encode(
             list(texts),
             batch_size=self.batch_size,
