@@ -38,7 +38,7 @@ class Receiver:
         self.script = list(script) or [Reply()]
         self.requests: list[Received] = []
         self.released = threading.Event()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _KeepAliveHandler if keep_alive else _Handler)
+        self.server = _Server(("127.0.0.1", 0), _KeepAliveHandler if keep_alive else _Handler)
         self.server.receiver = self  # type: ignore[attr-defined]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -49,6 +49,12 @@ class Receiver:
     def next_reply(self, received: Received) -> Reply:
         self.requests.append(received)
         return self.script[min(len(self.requests), len(self.script)) - 1]
+
+
+class _Server(ThreadingHTTPServer):
+    # a production server's accept backlog (nginx: 511), not Python's 5: concurrent deliveries connect
+    # together, and a SYN dropped by a full backlog would surface as a 1 s ConnectTimeout
+    request_queue_size = 128
 
 
 class _Handler(BaseHTTPRequestHandler):
