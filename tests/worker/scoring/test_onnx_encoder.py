@@ -46,3 +46,15 @@ def test_int8_is_close_and_keeps_its_scores_apart(
     cosines = (int8.encode(MAILS) * torch_scorer.encode(MAILS)).sum(axis=1)
     assert cosines.min() > 0.8
     assert int8.model_id != torch_scorer.model_id
+
+
+def test_an_unwritable_export_cache_falls_back_to_torch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("MAILROUTE_ONNX_CACHE", str(blocker))
+    scorer = EmbeddingScorer(runtime="onnx-int8")
+    assert scorer.onnx is None and scorer.model_id.endswith("@bundled")
+    assert "using torch" in caplog.text
+    assert scorer.score(MAILS, LABELS).shape == (3, 2)

@@ -11,6 +11,7 @@ probabilities-ish scores.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Sequence
@@ -21,6 +22,8 @@ import numpy as np
 
 from worker.core.errors import BackendError
 from worker.scoring.base import ScoreMatrix, check_matrix, empty_matrix
+
+log = logging.getLogger(__name__)
 
 # cos 0.20 -> 0.5; every +0.1 of cosine is about +0.24 in score. Chosen on the demo mailbox so that
 # an on-topic mail scores about 0.7-0.9 and an off-topic one below 0.3; documented in rules/README.md.
@@ -77,7 +80,11 @@ class EmbeddingScorer:
             from worker.scoring.backends.onnx_encoder import OnnxEncoder, onnx_cache_dir
 
             where = Path(model_path) if model_path else bundled_model_path()
-            self.onnx = OnnxEncoder(self.model, onnx_cache_dir(where), quantize=runtime == "onnx-int8")
+            try:
+                self.onnx = OnnxEncoder(self.model, onnx_cache_dir(where), quantize=runtime == "onnx-int8")
+            except (OSError, BackendError) as e:  # read-only cache, onnxruntime missing: still score
+                log.warning("embedding runtime %s unavailable (%s); using torch", runtime, e)
+                self.model_id = self.model_id.removesuffix("+int8")
         self.batch_size = batch_size
         self._labels: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
