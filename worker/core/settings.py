@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -65,6 +65,12 @@ class Settings(BaseSettings):
         "(embedding) or Qwen/Qwen3-Reranker-4B (reranker backends).",
     )
     device: str = Field("cpu", description="torch device for the transformers backend (cpu, cuda).")
+    embedding_runtime: Literal["torch", "onnx", "onnx-int8"] = Field(
+        "onnx",
+        description="Embedding backend on a CPU: onnx (ONNX Runtime, exported locally from the bundled "
+        "weights on first use; same embeddings, faster), onnx-int8 (quantized) or torch "
+        "(sentence-transformers). See docs/benchmarks.md.",
+    )
     dtype: str = Field(
         "auto", description="Model dtype for reranker backends (auto, float16, bfloat16, float32)."
     )
@@ -131,6 +137,9 @@ class Settings(BaseSettings):
     review_alert_wait_s: int = Field(4 * 3600, ge=1, description="Review alert: the longest a mail may wait.")
     review_alert_every_s: int = Field(
         3600, ge=1, description="Review alert: at most one per profile this often."
+    )
+    webhook_concurrency: int = Field(
+        8, ge=1, description="Webhooks: deliveries in flight at once per endpoint in one worker process."
     )
     accounts_file: Path | None = Field(
         None, description="YAML file of IMAP accounts and the folders to watch; see docs/imap.md."

@@ -22,7 +22,8 @@ def _embedding(settings: Settings) -> Scorer:
     from worker.scoring.backends.embedding import EmbeddingScorer
 
     model = settings.model if settings.backend == "embedding" else None  # else: the bundled one (cascade)
-    return EmbeddingScorer(model, device=settings.device, batch_size=settings.batch_size)
+    runtime = settings.embedding_runtime if settings.device == "cpu" else "torch"
+    return EmbeddingScorer(model, device=settings.device, batch_size=settings.batch_size, runtime=runtime)
 
 
 def _constant(settings: Settings) -> Scorer:

@@ -5,10 +5,10 @@ and checks that each action kind of the rule language has one: a worker with a k
 stops at start-up with a ConfigError instead of skipping actions.
 """
 
-from worker.tasks import jobs, webhooks
+from worker.tasks import jobs, webhook_batch, webhooks
 from worker.tasks.executors import install_executors
 from worker.tasks.jobs import enqueue_actions, enqueue_classify
 
 install_executors()
 
-__all__ = ["enqueue_actions", "enqueue_classify", "install_executors", "jobs", "webhooks"]
+__all__ = ["enqueue_actions", "enqueue_classify", "install_executors", "jobs", "webhook_batch", "webhooks"]

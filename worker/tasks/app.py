@@ -35,6 +35,7 @@ def make_app() -> Celery:
             "mailroute.apply_action": {"queue": "actions"},
             "mailroute.apply_actions": {"queue": "actions"},
             "mailroute.deliver_webhook": {"queue": "webhooks"},
+            "mailroute.deliver_webhooks": {"queue": "webhooks"},
         },
         broker_transport_options={
             "visibility_timeout": settings.broker_visibility_timeout_s,

@@ -19,6 +19,7 @@ from worker.tasks.app import app
 from worker.tasks.retry import TRANSIENT, TRANSIENT_OR_BACKEND, RoutedTask
 
 ACTION_BATCH = 64  # outbox rows per apply_actions task
+WEBHOOK_BATCH = 32  # webhook actions per deliver_webhooks task, delivered concurrently
 
 
 @app.task(name="mailroute.classify", **TRANSIENT_OR_BACKEND, retry_backoff_max=300, max_retries=10)
@@ -103,20 +104,22 @@ def apply_actions(self: RoutedTask, action_ids: Sequence[int]) -> dict[str, int]
 
 
 def enqueue_actions(action_ids: Sequence[int], *, kinds: Mapping[int, str] | None = None) -> None:
-    """Queue actions: webhooks one by one on their own task and queue, the rest in batches."""
+    """Queue actions in batches: webhooks on their own task and queue (delivered concurrently), the rest."""
     if not action_ids:
         return
     if kinds is None:
         with session_scope() as session:
             rows = session.execute(select(Action.id, Action.kind).where(Action.id.in_(list(action_ids))))
             kinds = {id_: kind for id_, kind in rows}
-    webhook_task = app.tasks.get("mailroute.deliver_webhook")
-    others = []
+    webhook_task = app.tasks.get("mailroute.deliver_webhooks")  # worker.tasks.webhook_batch
+    webhooks, others = [], []
     for action_id in action_ids:
         if kinds.get(action_id) == "webhook" and webhook_task is not None:
-            webhook_task.delay(action_id)
+            webhooks.append(action_id)
         else:
             others.append(action_id)
+    for start in range(0, len(webhooks), WEBHOOK_BATCH):
+        webhook_task.delay(webhooks[start : start + WEBHOOK_BATCH])
     for start in range(0, len(others), ACTION_BATCH):
         apply_actions.delay(others[start : start + ACTION_BATCH])
 

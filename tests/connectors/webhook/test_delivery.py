@@ -302,11 +302,14 @@ def test_enqueue_actions_routes_webhooks_to_their_task(
     from worker.tasks import enqueue_actions
 
     configure()
-    sent: list[int] = []
-    monkeypatch.setattr(deliver_webhook, "delay", sent.append)
-    action_id = make_webhook_action(sqlite_url)
-    enqueue_actions([action_id])
-    assert sent == [action_id]
+    from worker.tasks.webhook_batch import deliver_webhooks
+
+    sent: list[list[int]] = []
+    monkeypatch.setattr(deliver_webhooks, "delay", sent.append)
+    monkeypatch.setattr(deliver_webhook, "delay", lambda *_: pytest.fail("webhooks go out in batches"))
+    ids = [make_webhook_action(sqlite_url) for _ in range(3)]
+    enqueue_actions(ids)
+    assert sent == [ids]  # one concurrent batch on the webhooks queue
 
 
 def test_due_webhooks_finds_overdue_retries_and_stranded_pending(

@@ -38,6 +38,7 @@ def build_tiny_qwen(
     intermediate: int = 512,
     seed: int = 0,
     dtype: str = "float32",
+    device: str = "cpu",
 ) -> Path:
     """Save a random Qwen3ForCausalLM plus the Qwen3 tokenizer to ``out_dir`` and return it."""
     import torch
@@ -60,7 +61,8 @@ def build_tiny_qwen(
         pad_token_id=tokenizer.pad_token_id,
     )
     torch.manual_seed(seed)
-    model = Qwen3ForCausalLM(config)
+    with torch.device(device):  # "cuda" initialises a large model in seconds instead of minutes
+        model = Qwen3ForCausalLM(config)
     # Larger-than-default init so yes/no logits differ visibly between labels.
     with torch.no_grad():
         for p in model.parameters():
