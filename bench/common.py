@@ -82,7 +82,7 @@ def start_worker(
             "worker",
             f"--concurrency={concurrency}",
             f"-Q{queues}",
-            "--loglevel=WARNING",
+            f"--loglevel={os.environ.get('BENCH_WORKER_LOGLEVEL', 'WARNING')}",
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
