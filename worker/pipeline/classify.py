@@ -94,7 +94,14 @@ def classify_batch(
             result.failed[message_id] = outcome.error or "decision failed"
             continue
         outcomes.append(Outcome(message_id, mail, warnings, outcome.scores, outcome.decision))
-    result.action_kinds = write_outcomes(session, outcomes, rule_set, scorer.model_id, max_chars=max_chars)
+    result.action_kinds = write_outcomes(
+        session,
+        outcomes,
+        rule_set,
+        scorer.model_id,
+        max_chars=max_chars,
+        learned_version=getattr(scorer, "last_version", None),  # a LearnedScorer says which model decided
+    )
     result.decided = [o.message_id for o in outcomes]
     result.timings["save_s"] = time.perf_counter() - t_save
     return result

@@ -55,9 +55,18 @@ def category_of(spec: ActionSpec, decision: RuleDecision, rule_set: RuleSet) -> 
 
 
 def write_outcomes(
-    session: Session, outcomes: list[Outcome], rule_set: RuleSet, model_id: str, *, max_chars: int
+    session: Session,
+    outcomes: list[Outcome],
+    rule_set: RuleSet,
+    model_id: str,
+    *,
+    max_chars: int,
+    learned_version: int | None = None,
 ) -> dict[int, str]:
-    """Insert scores, decisions and actions, mark the messages decided; returns {action id: kind}."""
+    """Insert scores, decisions and actions, mark the messages decided; returns {action id: kind}.
+
+    ``learned_version``: the rule set's learned-model version that scored the batch (0: the prior).
+    """
     if not outcomes:
         return {}
     now = datetime.now(UTC)
@@ -88,6 +97,7 @@ def write_outcomes(
                 "reasons": list(o.decision.reasons),
                 "top_score": ranked[0],
                 "margin": ranked[0] - ranked[1],
+                "learned_version": learned_version,
                 "created_at": now,
                 **common,
             }
