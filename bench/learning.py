@@ -73,11 +73,15 @@ def table(title: str, curve: list[dict]) -> None:
     )
     for p in curve:
         lr = f"{p['lr_accuracy']:6.3f}" if p["lr_accuracy"] is not None else "     -"
-        oos = f"{p['oos_labeled_share']:7.3f} {p['zero_shot_oos_labeled_share']:6.3f}" if "gate" in p else " " * 14
+        oos = (
+            f"{p['oos_labeled_share']:7.3f} {p['zero_shot_oos_labeled_share']:6.3f}"
+            if "gate" in p
+            else " " * 14
+        )
         m = p["model"]
         print(
-            f"{p['n']:>3} {p['corrections']:>5} {p['evaluated']:>5} | {p['accuracy']:6.3f} {p['macro_f1']:6.3f} "
-            f"{p['auto_accuracy']:6.3f} {p['ece']:6.3f} {lr} | {p['zero_shot_accuracy']:6.3f} "
+            f"{p['n']:>3} {p['corrections']:>5} {p['evaluated']:>5} | "
+            f"{p['accuracy']:6.3f} {p['macro_f1']:6.3f} {p['auto_accuracy']:6.3f} {p['ece']:6.3f} {lr} | {p['zero_shot_accuracy']:6.3f} "
             f"{p['zero_shot_macro_f1']:6.3f} {p['zero_shot_auto_accuracy']:6.3f} {p['zero_shot_ece']:6.3f} | "
             f"{oos} | {m['weight']}/{m['temperature']:.2f}/{m['c']} {m['cv_accuracy']}"
         )

@@ -20,8 +20,9 @@ Two labeled layouts are read in place (nothing is copied):
 
 The pipeline per mail is the worker's: ``parse_message(raw, max_chars)`` → ``scoring_text`` → the
 backend scores a batch against ``rule_set.label_texts()`` → :func:`rules.decide`. The prediction is
-the decision's first label (``None`` when it chose none); the confidence is the top-1 minus top-2
-score margin, which orders mails for the coverage table.
+the decision's first label (``None`` when it chose none, which is right for a gold "no label" mail);
+the confidence is the top score (a calibrated probability when learning is on), which orders mails
+for the coverage table. Each prediction row carries the mail's parse warnings and scored text.
 """
 
 from __future__ import annotations
@@ -142,7 +143,9 @@ def load_csv(path: Path) -> list[LabeledMail]:
         reader = csv.DictReader(handle)
         missing = {"text", "label"} - set(reader.fieldnames or ())
         if missing:
-            raise InputError(f"{path}: a CSV export needs the columns text,label[,subject]; missing {sorted(missing)}")
+            raise InputError(
+                f"{path}: a CSV export needs the columns text,label[,subject]; missing {sorted(missing)}"
+            )
         mails = []
         for number, row in enumerate(reader, 2):
             label = (row["label"] or "").strip()
@@ -229,7 +232,7 @@ def predict(
     for start in range(0, len(mails), chunk):
         batch = mails[start : start + chunk]
         parsed = [parse_message(mail.raw, max_chars=max_chars) for mail in batch]
-        for mail, routed in zip(batch, route(parsed, scorer, rule_set), strict=True):
+        for mail, one, routed in zip(batch, parsed, route(parsed, scorer, rule_set), strict=True):
             decision = routed.decision
             if decision is None:
                 raise InputError(f"{mail.key}: {routed.error}")
@@ -242,7 +245,10 @@ def predict(
                     "labels": list(decision.labels),
                     "needs_review": decision.needs_review,
                     "margin": routed.margin,
+                    "confidence": routed.confidence,
                     "scores": routed.scores,
+                    "warnings": list(one.warnings),
+                    "scoring_text": one.scoring_text,
                 }
             )
         bar.update(len(batch))
@@ -266,9 +272,18 @@ def evaluate(
     started = time.perf_counter()
     rows = predict(mails, scorer, rule_set, max_chars=max_chars, batch_size=batch_size, progress=progress)
     seconds = time.perf_counter() - started
-    gold, pred = [r["gold"] for r in rows], [r["predicted"] for r in rows]
+    from worker.evaluation.metrics import NO_LABEL as NONE_ROW
+
+    gold = [r["gold"] or NONE_ROW for r in rows]  # gold "no label" is right when nothing is chosen
+    pred = [r["predicted"] or (NONE_ROW if not r["gold"] else None) for r in rows]
+    if NONE_ROW in gold:
+        labels = [*labels, NONE_ROW]
     report = classification_report(
-        gold, pred, labels, gold_sets=[r["gold_set"] for r in rows], confidence=[r["margin"] for r in rows]
+        gold,
+        pred,
+        labels,
+        gold_sets=[r["gold_set"] for r in rows],
+        confidence=[r["confidence"] for r in rows],
     )
     auto = [r for r in rows if not r["needs_review"]]
     report["review"] = {

@@ -19,6 +19,8 @@ learned probabilities, so no mail is judged by a model that saw it:
   of in-scope mails would label;
 * ``lr_accuracy``: a plain scikit-learn logistic regression on the same reviewed mails' embeddings
   (the reference a data scientist would train), on the same held-out mails.
+"""
+
 from __future__ import annotations
 
 import hashlib

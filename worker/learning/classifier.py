@@ -67,7 +67,9 @@ class LearnedModel:
     def to_bytes(self) -> bytes:
         meta = {k: v for k, v in asdict(self).items() if k not in ("classes", "coef", "intercept")}
         buffer = io.BytesIO()
-        np.savez(buffer, classes=self.classes, coef=self.coef, intercept=self.intercept, meta=json.dumps(meta))
+        np.savez(
+            buffer, classes=self.classes, coef=self.coef, intercept=self.intercept, meta=json.dumps(meta)
+        )
         return buffer.getvalue()
 
     @classmethod
@@ -101,15 +103,16 @@ def _folds(y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     return list(KFold(min(FOLDS, len(y)), shuffle=True, random_state=SEED).split(y))
 
 
-def fit(
-    vectors: np.ndarray, scores: np.ndarray, y: Sequence[int], labels: Sequence[str]
-) -> LearnedModel:
+def fit(vectors: np.ndarray, scores: np.ndarray, y: Sequence[int], labels: Sequence[str]) -> LearnedModel:
     """A model from reviewed mails: ``y`` holds each mail's column (``len(labels)`` = "none")."""
     y = np.asarray(y, dtype=int)
     k = len(labels)
-    counts = {(labels[c] if c < k else "none"): int(n) for c, n in zip(*np.unique(y, return_counts=True))}
+    present, sizes = np.unique(y, return_counts=True)
+    counts = {(labels[c] if c < k else "none"): int(n) for c, n in zip(present, sizes, strict=True)}
     prior = cal.prior(scores) if len(y) else np.zeros((0, k + 1))
-    empty = LearnedModel(tuple(labels), np.zeros(0, int), np.zeros((0, 0)), np.zeros(0), 0.0, 1.0, len(y), counts)
+    empty = LearnedModel(
+        tuple(labels), np.zeros(0, int), np.zeros((0, 0)), np.zeros(0), 0.0, 1.0, len(y), counts
+    )
     if len(counts) < 2 or len(y) < 4:
         return empty
     x = features(vectors, scores)

@@ -58,7 +58,11 @@ def retrain(
     version = store.save(session, rule_set.name, model, review_version=stamp)
     log.info(
         "learned model %s v%d: %d examples, cv accuracy %s, weight %.2f",
-        rule_set.name, version, model.n_examples, model.cv_accuracy, model.weight,
+        rule_set.name,
+        version,
+        model.n_examples,
+        model.cv_accuracy,
+        model.weight,
     )
     return version
 

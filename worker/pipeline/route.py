@@ -43,6 +43,11 @@ class Routed:
         return self.decision.labels[0] if self.decision is not None and self.decision.labels else None
 
     @property
+    def confidence(self) -> float:
+        """The top score: with learning on, the calibrated probability that the top label is right."""
+        return max(self.scores.values(), default=0.0)
+
+    @property
     def margin(self) -> float:
         """Top score minus the runner-up (the top score alone with one category)."""
         top = [*sorted(self.scores.values(), reverse=True), 0.0, 0.0]
