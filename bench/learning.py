@@ -81,7 +81,8 @@ def table(title: str, curve: list[dict]) -> None:
         m = p["model"]
         print(
             f"{p['n']:>3} {p['corrections']:>5} {p['evaluated']:>5} | "
-            f"{p['accuracy']:6.3f} {p['macro_f1']:6.3f} {p['auto_accuracy']:6.3f} {p['ece']:6.3f} {lr} | {p['zero_shot_accuracy']:6.3f} "
+            f"{p['accuracy']:6.3f} {p['macro_f1']:6.3f} {p['auto_accuracy']:6.3f} {p['ece']:6.3f} {lr} | "
+            f"{p['zero_shot_accuracy']:6.3f} "
             f"{p['zero_shot_macro_f1']:6.3f} {p['zero_shot_auto_accuracy']:6.3f} {p['zero_shot_ece']:6.3f} | "
             f"{oos} | {m['weight']}/{m['temperature']:.2f}/{m['c']} {m['cv_accuracy']}"
         )
