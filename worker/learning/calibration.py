@@ -11,7 +11,7 @@ so a mail unlike every category leaves its mass on "none" and no category scores
 the same: HWU64 with 8 of its 64 intents held out as out-of-scope, and the Berkeley Enron genres
 (``python scripts/fit_prior.py``; figures in docs/benchmarks.md). After reviews the learned model
 (:mod:`worker.learning.classifier`) recalibrates with a temperature fitted on cross-validated
-predictions (:func:`fit_temperature`).
+predictions (:func:`fit_temperature`: a temperature, and how much "none" the reviews bear out).
 
 The probabilities of the categories are what the rule engine sees, so thresholds, review bands and
 ``target_precision`` read as probabilities; the confidence of a decision is its top probability.
@@ -26,7 +26,9 @@ import numpy as np
 PRIOR_TEMPERATURE = 1.6
 PRIOR_NONE = 1.0
 _EPS = 1e-6
-_GRID_T = np.exp(np.linspace(np.log(0.05), np.log(20.0), 60))
+_GRID_T = np.exp(np.linspace(np.log(0.05), np.log(20.0), 40))
+_NONE_RANGE = 4.0
+_GRID_B = np.linspace(-_NONE_RANGE, _NONE_RANGE, 17)
 
 
 def logits(scores: np.ndarray) -> np.ndarray:
@@ -50,9 +52,13 @@ def prior(
     return softmax(z / temperature)
 
 
-def temper(probs: np.ndarray, temperature: float) -> np.ndarray:
-    """``probs`` sharpened (T < 1) or softened (T > 1): softmax(log p / T)."""
-    return softmax(np.log(np.clip(probs, 1e-12, None)) / temperature)
+def temper(probs: np.ndarray, temperature: float, none_bias: float = 0.0) -> np.ndarray:
+    """``probs`` sharpened (T < 1) or softened (T > 1), the last ("none") column shifted by ``none_bias``:
+    softmax(log p / T + none_bias · [none])."""
+    z = np.log(np.clip(probs, 1e-12, None)) / temperature
+    if none_bias:
+        z[:, -1] += none_bias
+    return softmax(z)
 
 
 def nll(probs: np.ndarray, y: np.ndarray) -> float:
@@ -60,12 +66,13 @@ def nll(probs: np.ndarray, y: np.ndarray) -> float:
     return float(-np.log(np.clip(probs[np.arange(len(y)), y], 1e-12, None)).mean())
 
 
-def fit_temperature(probs: np.ndarray, y: np.ndarray) -> float:
-    """The temperature that minimises the NLL of ``probs`` for gold columns ``y`` (1.0 if no data)."""
+def fit_temperature(probs: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """(temperature, none bias) minimising the NLL of ``probs`` for gold columns ``y`` ((1, 0) if no
+    data). The bias lets the reviews say how often "none of these" is right, within ±``_NONE_RANGE``."""
     if not len(y):
-        return 1.0
-    losses = [nll(temper(probs, t), y) for t in _GRID_T]
-    return float(_GRID_T[int(np.argmin(losses))])
+        return 1.0, 0.0
+    best = min((nll(temper(probs, t, b), y), t, b) for t in _GRID_T for b in _GRID_B)
+    return float(best[1]), float(best[2])
 
 
 def fit_prior(sets: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[float, float]:

@@ -6,10 +6,10 @@ reviewers said fits no category ("none"). The model is a class-balanced multinom
 regression, blended with the zero-shot prior (:func:`worker.learning.calibration.prior`) by the
 evidence there is::
 
-    p = w · lr⁺ + (1 − w) · prior,      then tempered by T
+    p = w · lr⁺ + (1 − w) · prior,      then tempered by T and "none" shifted by b
 
 where ``lr⁺`` gives the classes the regression has seen the prior's mass of those classes, shared as
-the regression says, and leaves every unseen class its prior. ``C``, ``w`` and ``T`` are chosen by
+the regression says, and leaves every unseen class its prior. ``C``, ``w``, ``T`` and ``b`` are chosen by
 cross-validation on the reviewed mails themselves (least out-of-fold NLL), never fixed: with few
 examples the folds trust the prior, with many the regression. The out-of-fold predictions give the
 reported accuracy, the expected calibration error and the calibration plot.
@@ -49,6 +49,7 @@ class LearnedModel:
     weight: float
     temperature: float
     n_examples: int
+    none_bias: float = 0.0
     counts: dict[str, int] = field(default_factory=dict)
     cv_accuracy: float | None = None
     ece: float | None = None
@@ -62,7 +63,7 @@ class LearnedModel:
         if self.weight > 0 and len(self.classes) > 1:
             lr = cal.softmax(features(vectors, scores) @ self.coef.T + self.intercept)
             base = _blend(base, lr, self.classes, self.weight)
-        return cal.temper(base, self.temperature)
+        return cal.temper(base, self.temperature, self.none_bias)
 
     def to_bytes(self) -> bytes:
         meta = {k: v for k, v in asdict(self).items() if k not in ("classes", "coef", "intercept")}
@@ -111,7 +112,7 @@ def fit(vectors: np.ndarray, scores: np.ndarray, y: Sequence[int], labels: Seque
     counts = {(labels[c] if c < k else "none"): int(n) for c, n in zip(present, sizes, strict=True)}
     prior = cal.prior(scores) if len(y) else np.zeros((0, k + 1))
     empty = LearnedModel(
-        tuple(labels), np.zeros(0, int), np.zeros((0, 0)), np.zeros(0), 0.0, 1.0, len(y), counts
+        tuple(labels), np.zeros(0, int), np.zeros((0, 0)), np.zeros(0), 0.0, 1.0, len(y), counts=counts
     )
     if len(counts) < 2 or len(y) < 4:
         return empty
@@ -130,8 +131,8 @@ def fit(vectors: np.ndarray, scores: np.ndarray, y: Sequence[int], labels: Seque
     )
     _, chosen_c, weight = best
     blended = _blend(prior, oof[chosen_c], classes, weight)
-    temperature = cal.fit_temperature(blended, y)
-    final = cal.temper(blended, temperature)
+    temperature, none_bias = cal.fit_temperature(blended, y)
+    final = cal.temper(blended, temperature, none_bias)
     top = final[:, :k].argmax(axis=1)
     none = final[:, k] >= final[:, :k].max(axis=1)
     predicted = np.where(none, k, top)
@@ -149,6 +150,7 @@ def fit(vectors: np.ndarray, scores: np.ndarray, y: Sequence[int], labels: Seque
         float(weight),
         float(temperature),
         len(y),
+        none_bias,
         counts,
         float(correct.mean()),
         cal.ece(confidence, correct),
