@@ -47,7 +47,7 @@ def load_latest(session: Session, rule_set_name: str) -> Stored | None:
 
 
 def save(session: Session, rule_set_name: str, model: LearnedModel, *, review_version: str) -> int:
-    """Store ``model`` as the next version of ``rule_set_name``; returns that version (committed)."""
+    """Add ``model`` as the next version of ``rule_set_name``; returns that version (the caller commits)."""
     version = latest_version(session, rule_set_name) + 1
     model.version = version
     session.add(
@@ -61,7 +61,7 @@ def save(session: Session, rule_set_name: str, model: LearnedModel, *, review_ve
             blob=model.to_bytes(),
         )
     )
-    session.commit()
+    session.flush()
     return version
 
 
