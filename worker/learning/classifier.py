@@ -28,10 +28,11 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from worker.learning import calibration as cal
+from worker.learning import confidence as conf
 
-C_GRID = (0.3, 1.0, 3.0, 10.0)
+C_GRID = (1.0, 4.0, 16.0, 64.0)
 W_GRID = (0.0, 0.2, 0.4, 0.6, 0.7, 0.8, 0.9, 1.0)
-FOLDS = 5
+FOLDS = 3
 SEED = 13
 
 
@@ -56,6 +57,8 @@ class LearnedModel:
     reliability: list[dict] = field(default_factory=list)
     chosen_c: float | None = None
     version: int = 0
+    examples: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float16))  # in-scope, unit
+    confidence: np.ndarray = field(default_factory=lambda: np.array([1.0, 0.0, 0.0]))
 
     def proba(self, vectors: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """Calibrated probabilities [mails × (K + 1)]."""
@@ -63,14 +66,16 @@ class LearnedModel:
         if self.weight > 0 and len(self.classes) > 1:
             lr = cal.softmax(features(vectors, scores) @ self.coef.T + self.intercept)
             base = _blend(base, lr, self.classes, self.weight)
-        return cal.temper(base, self.temperature, self.none_bias)
+        probs = cal.temper(base, self.temperature, self.none_bias)
+        if not len(self.examples):
+            return probs
+        return conf.rescale(probs, conf.nearness(vectors, self.examples), self.confidence)
 
     def to_bytes(self) -> bytes:
-        meta = {k: v for k, v in asdict(self).items() if k not in ("classes", "coef", "intercept")}
+        arrays = {name: getattr(self, name) for name in _ARRAYS}
+        meta = {k: v for k, v in asdict(self).items() if k not in _ARRAYS}
         buffer = io.BytesIO()
-        np.savez(
-            buffer, classes=self.classes, coef=self.coef, intercept=self.intercept, meta=json.dumps(meta)
-        )
+        np.savez(buffer, meta=json.dumps(meta), **arrays)
         return buffer.getvalue()
 
     @classmethod
@@ -78,7 +83,10 @@ class LearnedModel:
         with np.load(io.BytesIO(blob), allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
             meta["labels"] = tuple(meta["labels"])
-            return cls(classes=data["classes"], coef=data["coef"], intercept=data["intercept"], **meta)
+            return cls(**{name: data[name] for name in _ARRAYS}, **meta)
+
+
+_ARRAYS = ("classes", "coef", "intercept", "examples", "confidence")
 
 
 def _blend(prior: np.ndarray, lr: np.ndarray, classes: np.ndarray, weight: float) -> np.ndarray:
@@ -119,7 +127,8 @@ def fit(vectors: np.ndarray, scores: np.ndarray, y: Sequence[int], labels: Seque
     x = features(vectors, scores)
     oof = {c: np.zeros((len(y), len(counts))) for c in C_GRID}
     classes = np.unique(y)
-    for train, test in _folds(y):
+    folds = _folds(y)
+    for train, test in folds:
         for c in C_GRID:
             model = _regression(c).fit(x[train], y[train])  # type: ignore[attr-defined]
             proba = np.zeros((len(test), len(classes)))
@@ -133,11 +142,10 @@ def fit(vectors: np.ndarray, scores: np.ndarray, y: Sequence[int], labels: Seque
     blended = _blend(prior, oof[chosen_c], classes, weight)
     temperature, none_bias = cal.fit_temperature(blended, y)
     final = cal.temper(blended, temperature, none_bias)
-    top = final[:, :k].argmax(axis=1)
-    none = final[:, k] >= final[:, :k].max(axis=1)
-    predicted = np.where(none, k, top)
-    confidence = np.where(none, final[:, k], final[:, :k].max(axis=1))
-    correct = predicted == y
+    near = conf.oof_nearness(np.asarray(vectors, dtype=np.float32), y < k, folds)
+    correct = final[:, :k].argmax(axis=1) == y  # a mail reviewed as "none" is never right to route
+    coef_conf = conf.fit_confidence(final[:, :k].max(axis=1), near, correct)
+    confidence = conf.confidence(final[:, :k].max(axis=1), near, coef_conf)
     model = _regression(chosen_c).fit(x, y)  # type: ignore[attr-defined]
     coef, intercept = np.asarray(model.coef_), np.asarray(model.intercept_)
     if len(model.classes_) == 2:  # binary: sigmoid(a) = softmax([-a/2, a/2])
@@ -156,4 +164,6 @@ def fit(vectors: np.ndarray, scores: np.ndarray, y: Sequence[int], labels: Seque
         cal.ece(confidence, correct),
         cal.reliability(confidence, correct),
         float(chosen_c),
+        examples=np.asarray(vectors, dtype=np.float16)[y < k],
+        confidence=coef_conf,
     )

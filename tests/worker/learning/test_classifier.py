@@ -59,7 +59,10 @@ def test_few_examples_lean_on_the_prior_many_on_the_regression() -> None:
 
 def test_no_reviews_or_one_label_is_the_prior() -> None:
     vectors, scores, y = clusters(10, seed=3)
-    for model in (fit(vectors[:0], scores[:0], y[:0], LABELS), fit(vectors, scores, np.zeros(10, int), LABELS)):
+    for model in (
+        fit(vectors[:0], scores[:0], y[:0], LABELS),
+        fit(vectors, scores, np.zeros(10, int), LABELS),
+    ):
         assert model.weight == 0.0
         np.testing.assert_allclose(model.proba(vectors, scores), cal.prior(scores))
 
