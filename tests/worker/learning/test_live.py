@@ -81,8 +81,9 @@ def test_reviews_change_the_next_decision_without_a_restart(sqlite_url: str) -> 
 
 
 def test_a_model_for_other_categories_is_not_used() -> None:
-    from worker.learning.classifier import fit
     import numpy as np
+
+    from worker.learning.classifier import fit
 
     model = fit(np.zeros((0, 4)), np.zeros((0, 3)), [], ["a", "b", "c"])
     scorer = LearnedScorer(ZERO_SHOT, WordEmbedder(), rule_set=lambda: RULES, models=lambda name: model)
