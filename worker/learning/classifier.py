@@ -57,8 +57,9 @@ class LearnedModel:
     reliability: list[dict] = field(default_factory=list)
     chosen_c: float | None = None
     version: int = 0
-    examples: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float16))  # in-scope, unit
-    confidence: np.ndarray = field(default_factory=lambda: np.array([1.0, 0.0, 0.0]))
+    examples: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float16))  # reviewed, unit
+    example_labels: np.ndarray = field(default_factory=lambda: np.zeros(0, int))  # their column; -1 none
+    confidence: np.ndarray = field(default_factory=lambda: np.array([1.0, 0.0, 0.0, 0.0]))
 
     def proba(self, vectors: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """Calibrated probabilities [mails × (K + 1)]."""
@@ -69,7 +70,9 @@ class LearnedModel:
         probs = cal.temper(base, self.temperature, self.none_bias)
         if not len(self.examples):
             return probs
-        return conf.rescale(probs, conf.nearness(vectors, self.examples), self.confidence)
+        top = probs[:, : len(self.labels)].argmax(axis=1)
+        near = conf.nearness(vectors, self.examples, self.example_labels, top)
+        return conf.rescale(probs, near, self.confidence)
 
     def to_bytes(self) -> bytes:
         arrays = {name: getattr(self, name) for name in _ARRAYS}
@@ -86,7 +89,7 @@ class LearnedModel:
             return cls(**{name: data[name] for name in _ARRAYS}, **meta)
 
 
-_ARRAYS = ("classes", "coef", "intercept", "examples", "confidence")
+_ARRAYS = ("classes", "coef", "intercept", "examples", "example_labels", "confidence")
 
 
 def _blend(prior: np.ndarray, lr: np.ndarray, classes: np.ndarray, weight: float) -> np.ndarray:
@@ -142,7 +145,8 @@ def fit(vectors: np.ndarray, scores: np.ndarray, y: Sequence[int], labels: Seque
     blended = _blend(prior, oof[chosen_c], classes, weight)
     temperature, none_bias = cal.fit_temperature(blended, y)
     final = cal.temper(blended, temperature, none_bias)
-    near = conf.oof_nearness(np.asarray(vectors, dtype=np.float32), y < k, folds)
+    example_labels = np.where(y < k, y, -1)
+    near = conf.oof_nearness(np.asarray(vectors, np.float32), example_labels, final[:, :k].argmax(1), folds)
     correct = final[:, :k].argmax(axis=1) == y  # a mail reviewed as "none" is never right to route
     coef_conf = conf.fit_confidence(final[:, :k].max(axis=1), near, correct)
     confidence = conf.confidence(final[:, :k].max(axis=1), near, coef_conf)
@@ -164,6 +168,7 @@ def fit(vectors: np.ndarray, scores: np.ndarray, y: Sequence[int], labels: Seque
         cal.ece(confidence, correct),
         cal.reliability(confidence, correct),
         float(chosen_c),
-        examples=np.asarray(vectors, dtype=np.float16)[y < k],
+        examples=np.asarray(vectors, dtype=np.float16),
+        example_labels=example_labels,
         confidence=coef_conf,
     )

@@ -4,10 +4,11 @@ The classifier's top probability alone is over-confident for a mail unlike anyth
 softmax always picks someone). So the confidence is a small logistic model, fitted on the reviewed
 mails' cross-validated predictions::
 
-    confidence = sigmoid(a · logit(top probability) + b · nearness + c)
+    confidence = sigmoid(a · logit(top probability) + b · near_top + c · near_none + d)
 
-where ``nearness`` is the highest cosine between the mail and the reviewed mails of a category
-(outside the mail's own fold while fitting). A mail reviewed as "none of these" counts as a wrong
+where ``near_top`` is the highest cosine between the mail and the reviewed mails of its top category
+and ``near_none`` the same for the mails reviewed as "none" (outside the mail's own fold while
+fitting; 0 when there are none). A mail reviewed as "none of these" counts as a wrong
 decision, so out-of-scope mails teach it too. :func:`rescale` makes the top category's probability
 equal to that confidence (the others scaled alike, the rest is "none"), so the score the rule engine
 compares to thresholds is the probability that routing there is right.
@@ -20,19 +21,25 @@ import numpy as np
 from worker.learning import calibration as cal
 
 
-def nearness(vectors: np.ndarray, examples: np.ndarray) -> np.ndarray:
-    """Highest cosine of each mail to ``examples`` (unit vectors); 0 when there are none."""
+def nearness(vectors: np.ndarray, examples: np.ndarray, labels: np.ndarray, top: np.ndarray) -> np.ndarray:
+    """[near_top, near_none] of each mail: its highest cosine to the examples of its top category and
+    to those reviewed as "none" (label -1); 0 where there are none."""
+    out = np.zeros((len(vectors), 2))
     if not len(examples) or not len(vectors):
-        return np.zeros(len(vectors))
-    return (np.asarray(vectors, dtype=np.float32) @ np.asarray(examples, dtype=np.float32).T).max(axis=1)
+        return out
+    sims = np.asarray(vectors, dtype=np.float32) @ np.asarray(examples, dtype=np.float32).T
+    for column, wanted in ((0, top[:, None]), (1, np.full((len(vectors), 1), -1))):
+        mask = labels[None, :] == wanted
+        if mask.any():
+            out[:, column] = np.where(mask, sims, -1.0).max(axis=1).clip(0.0)
+    return out
 
 
-def oof_nearness(vectors: np.ndarray, inscope: np.ndarray, folds: list) -> np.ndarray:
-    """Each mail's nearness to the in-scope reviewed mails outside its fold."""
-    out = np.zeros(len(vectors))
+def oof_nearness(vectors: np.ndarray, labels: np.ndarray, top: np.ndarray, folds: list) -> np.ndarray:
+    """:func:`nearness` of each mail to the reviewed mails outside its fold."""
+    out = np.zeros((len(vectors), 2))
     for train, test in folds:
-        keep = train[inscope[train]]
-        out[test] = nearness(vectors[test], vectors[keep])
+        out[test] = nearness(vectors[test], vectors[train], labels[train], top[test])
     return out
 
 
@@ -41,17 +48,17 @@ def _design(top: np.ndarray, near: np.ndarray) -> np.ndarray:
 
 
 def fit_confidence(top: np.ndarray, near: np.ndarray, correct: np.ndarray) -> np.ndarray:
-    """[a, b, c] of the confidence model; identity-like ([1, 0, 0]) when all are right or all wrong."""
+    """[a, b, c, d] of the confidence model; the top probability alone when all are right or wrong."""
     from sklearn.linear_model import LogisticRegression
 
     if correct.all() or not correct.any():
-        return np.array([1.0, 0.0, 0.0])
+        return np.array([1.0, 0.0, 0.0, 0.0])
     model = LogisticRegression(C=10.0, max_iter=500).fit(_design(top, near), correct)
     return np.array([*model.coef_[0], model.intercept_[0]])
 
 
 def confidence(top: np.ndarray, near: np.ndarray, coef: np.ndarray) -> np.ndarray:
-    z = _design(top, near) @ coef[:2] + coef[2]
+    z = _design(top, near) @ coef[:-1] + coef[-1]
     return 1.0 / (1.0 + np.exp(-z))
 
 
