@@ -9,7 +9,8 @@ so a mail unlike every category leaves its mass on "none" and no category scores
 *prior*, used before any review; :data:`PRIOR_TEMPERATURE` and :data:`PRIOR_NONE` were fitted by
 :func:`fit_prior` (least mean negative log-likelihood) on the two dev sets together, each weighing
 the same: HWU64 with 8 of its 64 intents held out as out-of-scope, and the Berkeley Enron genres
-(``python scripts/fit_prior.py``; figures in docs/benchmarks.md). After reviews the learned model
+(``python scripts/fit_prior.py``; figures in docs/benchmarks.md): ECE of the zero-shot top
+probability 0.089 on HWU64 and 0.044 on Enron. After reviews the learned model
 (:mod:`worker.learning.classifier`) recalibrates with a temperature fitted on cross-validated
 predictions (:func:`fit_temperature`: a temperature, and how much "none" the reviews bear out).
 
@@ -23,8 +24,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-PRIOR_TEMPERATURE = 1.6
-PRIOR_NONE = 1.0
+PRIOR_TEMPERATURE = 0.6
+PRIOR_NONE = -0.25
 _EPS = 1e-6
 _GRID_T = np.exp(np.linspace(np.log(0.05), np.log(20.0), 40))
 _NONE_RANGE = 4.0
