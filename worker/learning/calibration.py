@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 PRIOR_TEMPERATURE = 0.6
 PRIOR_NONE = -0.25
@@ -90,7 +91,7 @@ def fit_prior(sets: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[float, flo
     return best[1], best[2]
 
 
-def ece(confidence: Sequence[float], correct: Sequence[bool], *, bins: int = 10) -> float:
+def ece(confidence: ArrayLike, correct: ArrayLike, *, bins: int = 10) -> float:
     """Expected calibration error: Σ over equal-width confidence bins of share × |accuracy − conf|."""
     conf, ok = np.asarray(confidence, dtype=float), np.asarray(correct, dtype=float)
     if not len(conf):
@@ -104,7 +105,7 @@ def ece(confidence: Sequence[float], correct: Sequence[bool], *, bins: int = 10)
     return float(total)
 
 
-def reliability(confidence: Sequence[float], correct: Sequence[bool], *, bins: int = 10) -> list[dict]:
+def reliability(confidence: ArrayLike, correct: ArrayLike, *, bins: int = 10) -> list[dict]:
     """Per confidence bin: mean confidence, accuracy and count (the calibration plot's points)."""
     conf, ok = np.asarray(confidence, dtype=float), np.asarray(correct, dtype=float)
     which = np.minimum((conf * bins).astype(int), bins - 1)

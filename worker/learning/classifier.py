@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from worker.learning import calibration as cal
 from worker.learning import confidence as conf
@@ -115,9 +116,9 @@ def _folds(y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     return list(KFold(min(FOLDS, len(y)), shuffle=True, random_state=SEED).split(y))
 
 
-def fit(vectors: np.ndarray, scores: np.ndarray, y: Sequence[int], labels: Sequence[str]) -> LearnedModel:
-    """A model from reviewed mails: ``y`` holds each mail's column (``len(labels)`` = "none")."""
-    y = np.asarray(y, dtype=int)
+def fit(vectors: np.ndarray, scores: np.ndarray, gold: ArrayLike, labels: Sequence[str]) -> LearnedModel:
+    """A model from reviewed mails: ``gold`` holds each mail's column (``len(labels)`` = "none")."""
+    y = np.asarray(gold, dtype=int)
     k = len(labels)
     present, sizes = np.unique(y, return_counts=True)
     counts = {(labels[c] if c < k else "none"): int(n) for c, n in zip(present, sizes, strict=True)}
