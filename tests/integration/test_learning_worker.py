@@ -33,11 +33,6 @@ def mail(i: int, body: str) -> bytes:
     return msg.as_bytes()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open defect: the running worker trains v1 and decides with it, but the retrained model does "
-    "not yet flip this mail (its top category stays the prior's); see the issue-13 report",
-)
 def test_a_review_changes_the_next_decision_through_a_running_worker(
     postgres_url: str, redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

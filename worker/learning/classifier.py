@@ -8,9 +8,9 @@ evidence there is::
 
     p = w · lr⁺ + (1 − w) · prior,      then tempered by T and "none" shifted by b
 
-where ``lr⁺`` gives the classes the regression has seen their share of all classes, split as the
-regression says, and the unseen classes the rest, split as the prior says (reviews of a few
-categories can still outweigh a prior that leaned elsewhere). ``C``, ``w``, ``T`` and ``b`` are
+where ``lr⁺`` is the regression over the classes it has seen and 0 for the others, so reviews of a
+few categories can outweigh a prior that leaned elsewhere while the prior's part keeps the unreviewed
+categories (and "none", until reviewers mark mails as none) reachable. ``C``, ``w``, ``T`` and ``b`` are
 chosen by cross-validation on the reviewed mails themselves (least out-of-fold NLL), never fixed: with few
 examples the folds trust the prior, with many the regression. The folds are blocked in review order
 (reviews of one thread or one week stay together), so they do not flatter the regression: on the
@@ -98,15 +98,10 @@ _ARRAYS = ("classes", "coef", "intercept", "examples", "example_labels", "confid
 
 
 def _blend(prior: np.ndarray, lr: np.ndarray, classes: np.ndarray, weight: float) -> np.ndarray:
-    """``weight`` · lr⁺ + (1 − weight) · prior; lr⁺ gives the classes the regression saw their share
-    of the classes (``len(classes) / (K + 1)``), the unseen ones the rest, in the prior's proportions."""
-    share = len(classes) / prior.shape[1]
+    """``weight`` · lr⁺ + (1 − weight) · prior; lr⁺ is the regression over the classes it saw, 0 elsewhere
+    (no reviewed mail is of an unseen class: only the prior's part keeps those reachable)."""
     extended = np.zeros_like(prior)
-    extended[:, classes] = lr * share
-    unseen = np.setdiff1d(np.arange(prior.shape[1]), classes)
-    if len(unseen):
-        rest = prior[:, unseen]
-        extended[:, unseen] = rest / np.maximum(rest.sum(axis=1, keepdims=True), 1e-12) * (1 - share)
+    extended[:, classes] = lr
     return weight * extended + (1 - weight) * prior
 
 
