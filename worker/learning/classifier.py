@@ -14,8 +14,8 @@ categories (and "none", until reviewers mark mails as none) reachable. ``C``, ``
 chosen by cross-validation on the reviewed mails themselves (least out-of-fold NLL), never fixed: with few
 examples the folds trust the prior, with many the regression. The folds are blocked in review order
 (reviews of one thread or one week stay together), so they do not flatter the regression: on the
-Enron replay, shuffled folds chose w = 0.7 (accuracy 0.497), blocked ones w = 0.6 (0.534; zero-shot
-0.578: still below, an open problem). The out-of-fold predictions give the reported accuracy, the
+Enron replay blocked folds gave 0.534 where shuffled ones gave 0.497 (both still below zero-shot
+0.578: an open problem, see docs/benchmarks.md). The out-of-fold predictions give the reported accuracy, the
 expected calibration error and the calibration plot.
 
 :class:`LearnedModel` holds only numpy arrays and numbers; :meth:`LearnedModel.to_bytes` is what
