@@ -66,9 +66,11 @@ def _lazy_runtime(settings: Settings) -> Callable[[], Runtime]:
 
 
 def _default_enqueue(action_ids: Sequence[int]) -> None:
-    from worker.tasks import enqueue_actions
+    """After a review: queue its actions, and the retrain of the learned model (a no-op if unchanged)."""
+    from worker.tasks import enqueue_actions, enqueue_retrain
 
     enqueue_actions(action_ids)
+    enqueue_retrain()
 
 
 def _rules_error(request: Request) -> str | None:

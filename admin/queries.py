@@ -115,7 +115,8 @@ def filtered(filters: Filters, *, review_only: bool, user: Principal | None = No
     order = {
         "oldest": (Message.received_at.asc(), Message.id.asc()),
         "newest": (Message.received_at.desc(), Message.id.desc()),
-        "uncertain": (Decision.margin.asc(), Decision.top_score.asc(), Message.id.asc()),
+        # least confident first: the top score is the calibrated probability that the decision is right
+        "uncertain": (Decision.top_score.asc(), Decision.margin.asc(), Message.id.asc()),
     }[filters.sort]
     return query.order_by(*order)
 

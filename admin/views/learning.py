@@ -1,4 +1,5 @@
-"""What routing has learned from the reviewers: per-label thresholds with the data behind them."""
+"""What routing has learned from the reviewers: the rule set's learned classifier (version, examples
+per label, cross-validated accuracy, calibration plot) and per-label thresholds with their data."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from admin import csrf
 from admin.deps import db, require_page
 from admin.views.review import render
 from worker.db.models import Role
+from worker.learning import store
 from worker.learning.history import reviewed_mails, threshold_pairs
 from worker.learning.thresholds import learn_thresholds
 
@@ -31,12 +33,19 @@ def learning(request: Request, session: Session = Depends(db)) -> Response:
     for name, result in learned.items():
         step = max(1, len(result.curve) // CURVE_ROWS)
         rows.append({"t": result, "examples": examples[name], "curve": result.curve[::step][:CURVE_ROWS]})
+    latest = store.load_latest(session, rule_set.name)
+    versions = store.history(session, rule_set.name, limit=10)
+    model = latest.model if latest else None
     context = {
+        "rule_set_name": rule_set.name,
+        "model": model,
+        "trained_at": versions[0].created_at.strftime("%Y-%m-%d %H:%M") if versions else "",
+        "counts": sorted(model.counts.items()) if model else [],
+        "versions": versions,
         "rows": rows,
         "reviewed": len(reviewed),
         "target": rule_set.policy.target_precision,
         "min_examples": minimum,
         "few_shot": settings.few_shot,
-        "k": settings.few_shot_k,
     }
     return render(request, "learning.html", context)

@@ -37,3 +37,34 @@ def test_learning_page(sqlite_url: str) -> None:
     assert page.status_code == 200 and "4 reviewed mails" in page.text and "90%" in page.text
     row = page.text.split('<th scope="row">project progress</th>')[1].split("</tr>\n")[0]
     assert "0.600" in row and "learned" in row and "4 (3)" in row and "100.0%" in row
+
+
+def test_learning_page_shows_the_learned_model_and_the_message_page_its_version(sqlite_url: str) -> None:
+    import numpy as np
+    from sqlalchemy import select
+
+    from worker.db.models import Decision
+    from worker.learning import store
+    from worker.learning.classifier import fit
+
+    rules = office_rules()
+    names = rules.category_names()
+    rng = np.random.default_rng(0)
+    y = np.arange(60) % len(names)
+    vectors = np.eye(len(names), 16)[y] + rng.normal(scale=0.3, size=(60, 16))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    model = fit(vectors, np.full((60, len(names)), 0.5), y, names)
+    settings = admin_settings(sqlite_url)
+    with session_factory(sqlite_url).begin() as session:
+        assert store.save(session, rules.name, model, review_version="9:9") == 1
+        mid = add_mail(session, MailSpec(subject="Decided by v1", scores={"project progress": 0.8}))
+        session.scalars(select(Decision).where(Decision.message_id == mid)).one().learned_version = 1
+    runtime = Runtime(settings, ConstantScorer(), lambda: rules)
+    app = create_app(settings, runtime_provider=lambda: runtime, rule_set_provider=lambda: rules)
+    with TestClient(app, base_url="https://testserver") as client:
+        page = login(client).get("/learning")
+        message = client.get(f"/messages/{mid}")
+    assert page.status_code == 200 and "v1" in page.text and "60 reviewed mails" in page.text
+    assert "cross-validated accuracy" in page.text and "<circle" in page.text  # the calibration plot
+    assert all(f'<th scope="row">{name}</th><td class="num">' in page.text for name in names)
+    assert message.status_code == 200 and "learned model <strong>v1</strong>" in message.text

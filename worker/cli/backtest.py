@@ -64,7 +64,7 @@ def backtest_command(
     from rules import load_rule_set
     from worker.core.errors import InputError
     from worker.evaluation import backtest
-    from worker.learning.history import with_memory
+    from worker.learning.live import with_learning
     from worker.scoring.registry import create_scorer, learns_from_reviews
 
     quiet_libraries()
@@ -73,7 +73,7 @@ def backtest_command(
     old_rules = load_rule_set(against) if against is not None else None
     scorer = create_scorer(settings, cached=False, cascade_top_m=new_rules.policy.cascade_top_m)
     if settings.few_shot and learns_from_reviews(settings.backend):
-        scorer = with_memory(scorer, settings, lambda: new_rules)
+        scorer = with_learning(scorer, settings, lambda: new_rules)
     if labeled is not None:
         if shadow:
             raise InputError("--shadow records decisions of stored mail; it cannot be used with --labeled")

@@ -45,7 +45,12 @@ def _print_table(report: dict[str, Any]) -> None:
 
 def eval_command(
     path: Path = typer.Argument(..., help="Labeled set: a Berkeley Enron tree or a folder of .eml files."),
-    fmt: str = typer.Option("enron-berkeley", "--format", "-f", help="enron-berkeley | eml"),
+    fmt: str = typer.Option(
+        "enron-berkeley",
+        "--format",
+        "-f",
+        help="enron-berkeley | eml | csv (columns text,label[,subject]; empty label = fits none)",
+    ),
     labels: Path | None = typer.Option(None, "--labels", help="eml: CSV lines 'filename,label[;label2]'."),
     rules: Path | None = RulesOption,
     backend: str | None = BackendOption,
@@ -59,7 +64,7 @@ def eval_command(
         None,
         "--simulate-review",
         min=0,
-        help="Replay the set in time order, correcting the first N mails per label (few-shot memory); "
+        help="Replay the set in time order, reviewing the first N mails per label (the learned classifier); "
         "report the learning curve (see worker/evaluation/simulate.py).",
     ),
 ) -> None:
@@ -67,13 +72,17 @@ def eval_command(
     from rules import load_rule_set
     from worker.evaluation.evaluate import evaluate, load_labeled, sample
     from worker.evaluation.metrics import plot_confusion
-    from worker.scoring.registry import create_scorer
+    from worker.scoring.registry import create_scorer, learns_from_reviews
 
     quiet_libraries()
     settings = settings_with(rules=rules, backend=backend)
     rule_set = load_rule_set(settings.rules_path)
     mails = sample(load_labeled(path, fmt, labels_file=labels), limit)
     scorer = create_scorer(settings, cached=False)
+    if settings.few_shot and learns_from_reviews(settings.backend) and simulate_review is None:
+        from worker.learning.live import with_learning
+
+        scorer = with_learning(scorer, settings, lambda: rule_set)  # the live learned model, as routed
     if simulate_review is not None:
         from worker.evaluation.simulate import format_curve
         from worker.evaluation.simulate import simulate_review as simulate

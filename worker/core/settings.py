@@ -168,8 +168,8 @@ class Settings(BaseSettings):
     )
     few_shot: bool = Field(
         True,
-        description="Blend the zero-shot scores with similarity to reviewed mails of each label (few-shot "
-        "memory, refreshed when new corrections are saved; see worker/learning/memory.py).",
+        description="Learn from reviews: scores are calibrated probabilities from the rule set's learned "
+        "classifier, retrained in the background after reviews (see worker/learning/scorer.py).",
     )
     few_shot_k: float = Field(
         20.0, description="Few-shot weight of a label with n reviewed examples: n / (n + k)."

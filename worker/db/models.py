@@ -127,6 +127,7 @@ class Decision(Base):
     top_score: Mapped[float] = mapped_column(Float, default=0.0)
     margin: Mapped[float] = mapped_column(Float, default=0.0)
     reasons: Mapped[list[Any]] = mapped_column(default=list)
+    learned_version: Mapped[int | None] = mapped_column(Integer)  # the LearnedModelRow.version that decided
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reviewed_by: Mapped[str | None] = mapped_column(String(255))
@@ -200,6 +201,23 @@ class Correction(Base):
     new_labels: Mapped[list[Any]] = mapped_column(default=list)
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class LearnedModelRow(Base):
+    """One trained version of a rule set's learned classifier (``worker.learning.classifier``)."""
+
+    __tablename__ = "learned_models"
+    __table_args__ = (UniqueConstraint("rule_set_name", "version", name="uq_learned_models_version"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    rule_set_name: Mapped[str] = mapped_column(String(255), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    review_version: Mapped[str] = mapped_column(String(64))  # the corrections it was trained on
+    n_examples: Mapped[int] = mapped_column(Integer)
+    cv_accuracy: Mapped[float | None] = mapped_column(Float)
+    ece: Mapped[float | None] = mapped_column(Float)
+    blob: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class PollCursor(Base):

@@ -8,6 +8,11 @@ Two labeled layouts are read in place (nothing is copied):
     with the highest count (ties: the first listed); mails whose primary genre is not in
     :data:`ENRON_GENRES` (the empty-message genres 1.7 and 1.8) are left out. Every ``1.x`` genre of
     the mail is kept as its gold set, for the multi-label figure.
+``csv``
+    A ticket or intent export: a CSV file with a header holding ``text`` and ``label`` (and optionally
+    ``subject``; other columns are ignored). Each row becomes a plain-text mail with that subject and
+    body, parsed like any other. An empty label is gold "no label" (:data:`NO_LABEL`): a mail that fits
+    no category (out of scope), reported as its own row.
 ``eml``
     A folder of ``.eml`` files and a labels file, one mail a line: ``filename,label[;label2...]``
     (CSV; ``filename`` relative to the folder; the first label is the primary one). Blank lines,
@@ -15,8 +20,9 @@ Two labeled layouts are read in place (nothing is copied):
 
 The pipeline per mail is the worker's: ``parse_message(raw, max_chars)`` → ``scoring_text`` → the
 backend scores a batch against ``rule_set.label_texts()`` → :func:`rules.decide`. The prediction is
-the decision's first label (``None`` when it chose none); the confidence is the top-1 minus top-2
-score margin, which orders mails for the coverage table.
+the decision's first label (``None`` when it chose none, which is right for a gold "no label" mail);
+the confidence is the top score (a calibrated probability when learning is on), which orders mails
+for the coverage table. Each prediction row carries the mail's parse warnings and scored text.
 """
 
 from __future__ import annotations
@@ -39,7 +45,8 @@ from worker.scoring.base import Scorer
 log = logging.getLogger(__name__)
 
 ENRON_GENRES = ("1.1", "1.2", "1.3", "1.4", "1.5", "1.6")
-FORMATS = ("enron-berkeley", "eml")
+FORMATS = ("enron-berkeley", "eml", "csv")
+NO_LABEL = ""  # the gold label of a mail that fits no category
 # Mails handed to the backend per score() call. Backends batch internally (``batch_size``) after
 # sorting a call's mails by length, so a larger call pads less: 32 Enron mails per call pad to the
 # longest of the 32, and encoding took 1.7x as long as one call of 256 on the same mails.
@@ -117,12 +124,60 @@ def load_eml_folder(root: Path, labels_file: Path) -> list[LabeledMail]:
     return mails
 
 
+def csv_mail(text: str, subject: str = "") -> bytes:
+    """A plain-text RFC 822 mail holding ``text`` under ``subject``."""
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    if subject.strip():
+        message["Subject"] = " ".join(subject.split())
+    message.set_content(text)
+    return bytes(message)
+
+
+def load_csv(path: Path) -> list[LabeledMail]:
+    """The rows of a ``text,label[,subject]`` CSV file (header required) as labeled mails."""
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"text", "label"} - set(reader.fieldnames or ())
+        if missing:
+            raise InputError(
+                f"{path}: a CSV export needs the columns text,label[,subject]; missing {sorted(missing)}"
+            )
+        mails = []
+        for number, row in enumerate(reader, 2):
+            label = (row["label"] or "").strip()
+            raw = csv_mail(row["text"] or "", row.get("subject") or "")
+            mails.append(LabeledMail(f"{path.name}:{number}", raw, label, (label,) if label else ()))
+    if not mails:
+        raise InputError(f"{path}: no labeled rows")
+    return mails
+
+
+def rule_set_for_labels(labels: Sequence[str], *, name: str = "labels") -> RuleSet:
+    """A plain argmax rule set with one category per label, described by the label's words."""
+    import json
+
+    from rules import parse_rule_set
+
+    categories = [
+        {"name": label, "description": " ".join(label.replace("_", " ").replace("-", " ").split())}
+        for label in labels
+    ]
+    text = json.dumps({"name": name, "policy": {"mode": "top_k", "top_k": 1}, "categories": categories})
+    return parse_rule_set(text, source=f"<labels of {name}>")
+
+
 def load_labeled(path: Path, fmt: str, *, labels_file: Path | None = None) -> list[LabeledMail]:
     """Dispatch on ``fmt`` (one of :data:`FORMATS`)."""
     if not path.exists():
         raise InputError(f"{path}: no such file or directory")
     if fmt == "enron-berkeley":
         return load_enron_berkeley(path)
+    if fmt == "csv":
+        return load_csv(path)
     if fmt == "eml":
         if labels_file is None:
             raise InputError("--format eml needs --labels FILE (lines 'filename,label[;label2]')")
@@ -139,7 +194,7 @@ def sample(mails: Sequence[LabeledMail], n: int | None) -> list[LabeledMail]:
 
 def gold_labels(mails: Iterable[LabeledMail], rule_set: RuleSet) -> list[str]:
     """The primary gold labels in rule-set category order; refuses labels the rule set lacks."""
-    seen = {mail.gold for mail in mails}  # secondary gold labels may lie outside (Enron's 1.7)
+    seen = {mail.gold for mail in mails} - {NO_LABEL}  # secondary gold labels may lie outside (Enron's 1.7)
     names = rule_set.category_names()
     missing = sorted(seen - set(names))
     if missing:
@@ -177,7 +232,7 @@ def predict(
     for start in range(0, len(mails), chunk):
         batch = mails[start : start + chunk]
         parsed = [parse_message(mail.raw, max_chars=max_chars) for mail in batch]
-        for mail, routed in zip(batch, route(parsed, scorer, rule_set), strict=True):
+        for mail, one, routed in zip(batch, parsed, route(parsed, scorer, rule_set), strict=True):
             decision = routed.decision
             if decision is None:
                 raise InputError(f"{mail.key}: {routed.error}")
@@ -190,7 +245,10 @@ def predict(
                     "labels": list(decision.labels),
                     "needs_review": decision.needs_review,
                     "margin": routed.margin,
+                    "confidence": routed.confidence,
                     "scores": routed.scores,
+                    "warnings": list(one.warnings),
+                    "scoring_text": one.scoring_text,
                 }
             )
         bar.update(len(batch))
@@ -214,9 +272,18 @@ def evaluate(
     started = time.perf_counter()
     rows = predict(mails, scorer, rule_set, max_chars=max_chars, batch_size=batch_size, progress=progress)
     seconds = time.perf_counter() - started
-    gold, pred = [r["gold"] for r in rows], [r["predicted"] for r in rows]
+    from worker.evaluation.metrics import NO_LABEL as NONE_ROW
+
+    gold = [r["gold"] or NONE_ROW for r in rows]  # gold "no label" is right when nothing is chosen
+    pred = [r["predicted"] or (NONE_ROW if not r["gold"] else None) for r in rows]
+    if NONE_ROW in gold:
+        labels = [*labels, NONE_ROW]
     report = classification_report(
-        gold, pred, labels, gold_sets=[r["gold_set"] for r in rows], confidence=[r["margin"] for r in rows]
+        gold,
+        pred,
+        labels,
+        gold_sets=[r["gold_set"] for r in rows],
+        confidence=[r["confidence"] for r in rows],
     )
     auto = [r for r in rows if not r["needs_review"]]
     report["review"] = {

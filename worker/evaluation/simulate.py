@@ -2,26 +2,28 @@
 
 Time order: the Berkeley Enron files carry no reliable dates (forwarded and re-sent copies keep
 old ones), so mails are replayed in the order of their numeric message id (``N/ID.txt`` → ``ID``),
-the order the corpus numbered them in; other keys sort as text. The order is fixed, so every run
-replays the same history.
+the order the corpus numbered them in; other keys (CSV rows) sort by a fixed hash of the key, so
+every run replays the same history and no label's rows come first.
 
-For N corrections per label, each mail in turn is decided with the memory as it stands
-(``rules.decide`` on the blended scores); while its gold label has had fewer than N corrections the
-reviewer "corrects" it: the mail joins the few-shot memory under its gold label and gives a
-(score, kept) pair to the threshold learner. Figures are measured on the mails *not* used as
-corrections, so no mail is judged by a memory that holds it:
+For N corrections per label, the first N mails of each gold label (and N of the gold "no label"
+mails, which reviewers mark as fitting none) are the reviewed mails: the product's learner
+(:func:`worker.learning.classifier.fit`, the code the retrain task runs) is trained on them, and
+every figure is measured on the mails *not* reviewed, decided by :func:`route_scores` on the
+learned probabilities, so no mail is judged by a model that saw it:
 
-* ``accuracy``/``macro_f1``: those mails scored with the memory after the replay (macro-F1 over the
-  gold labels they contain); ``online_accuracy``: what the router decided for them during the replay;
-* ``zero_shot_*``: the same mails without memory, in the same run;
-* ``auto_accuracy``: the review band set so that ``review_share`` of those mails go to review:
-  ``min_margin`` is the ``review_share`` quantile of their top-1 minus top-2 margins (mails at or
-  above it route automatically; :func:`worker.evaluation.metrics.coverage_table` at coverage
-  1 - review_share).
+* ``accuracy``/``macro_f1``: over the held-out mails whose gold label is a category;
+* ``zero_shot_*``: the same mails with the prior alone (no reviews), in the same run;
+* ``auto_accuracy``: accuracy of the ``1 - review_share`` most confident of them (confidence = the
+  calibrated top probability); ``ece``: expected calibration error of that confidence;
+* with out-of-scope mails: ``oos_labeled_share``, the share of them that the gate auto-routing 80%
+  of in-scope mails would label;
+* ``lr_accuracy``: a plain scikit-learn logistic regression on the same reviewed mails' embeddings
+  (the reference a data scientist would train), on the same held-out mails.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,33 +31,40 @@ from typing import Any
 
 import numpy as np
 
-from rules import Decision, MessageFacts, RuleSet
+from rules import MessageFacts, RuleSet
 from worker.evaluation.evaluate import SCORE_CHUNK, LabeledMail
-from worker.evaluation.metrics import accuracy, coverage_table, macro_f1, per_label
-from worker.learning.memory import Embedder, FewShotMemory, MemoryConfig, zero_shot_from_vectors
-from worker.learning.thresholds import gate, learn_thresholds
-from worker.pipeline.route import Routed, route_scores
+from worker.evaluation.metrics import accuracy, macro_f1, per_label
+from worker.learning import calibration as cal
+from worker.learning.classifier import LearnedModel, fit
+from worker.learning.memory import Embedder, zero_shot_from_vectors
+from worker.pipeline.route import route_scores
 from worker.scoring.base import Scorer
 
-CURVE = (0, 5, 10, 20, 50)
+CURVE = (0, 5, 10, 20)
+INSCOPE_AUTO = 0.8  # the gate for the out-of-scope figure auto-routes this share of in-scope mails
 _ID = re.compile(r"(\d+)\.[^/]*$")
 
 
 def time_key(key: str) -> tuple[int, str]:
-    """Replay order: the numeric message id of ``N/ID.txt`` keys, else the key text."""
+    """Replay order: the numeric message id of ``N/ID.txt`` keys, else a fixed hash of the key."""
     match = _ID.search(key)
-    return (int(match.group(1)) if match else -1, key)
+    return (int(match.group(1)), key) if match else (-1, hashlib.sha256(key.encode()).hexdigest())
 
 
 @dataclass(frozen=True)
 class Prepared:
-    """A labeled set scored once: time-ordered mails, their zero-shot scores and embeddings."""
+    """A labeled set scored once: time-ordered mails, their backend scores and embeddings."""
 
     mails: list[LabeledMail]
     names: list[str]
     facts: list[MessageFacts]
     zero_shot: np.ndarray
     vectors: np.ndarray
+
+    def gold_columns(self) -> np.ndarray:
+        """Each mail's gold column; ``len(names)`` for "no label" and labels outside the rule set."""
+        k = len(self.names)
+        return np.array([self.names.index(m.gold) if m.gold in self.names else k for m in self.mails])
 
 
 def prepare(
@@ -84,101 +93,92 @@ def prepare(
     return Prepared(ordered, names, [facts_of(p) for p in parsed], zero_shot, vectors)
 
 
-def _routed(prep: Prepared, matrix: np.ndarray, idx: Sequence[int], rule_set: RuleSet) -> list[Any]:
-    rows = [matrix[i] for i in idx]
-    return [_checked(r) for r in route_scores(rows, [prep.facts[i] for i in idx], rule_set)]
-
-
-def _checked(routed: Routed) -> Decision:
-    if routed.decision is None:
-        raise ValueError(routed.error or "decision failed")
-    return routed.decision
-
-
-def _margins(matrix: np.ndarray, idx: Sequence[int]) -> list[float]:
-    top = np.sort(matrix[list(idx)], axis=1)[:, ::-1]
-    return list(top[:, 0] - top[:, 1]) if top.shape[1] > 1 else list(top[:, 0])
-
-
-def _figures(prep: Prepared, matrix: np.ndarray, idx: list[int], rule_set: RuleSet, share: float) -> dict:
-    gold = [prep.mails[i].gold for i in idx]
-    labels = [name for name in prep.names if name in set(gold)]
-    pred = [d.labels[0] if d.labels else None for d in _routed(prep, matrix, idx, rule_set)]
-    auto = coverage_table(
-        [g == p for g, p in zip(gold, pred, strict=True)], _margins(matrix, idx), [1 - share]
-    )
-    return {
-        "accuracy": accuracy(gold, pred),
-        "macro_f1": macro_f1(gold, pred, labels),
-        "f1": {k: v["f1"] for k, v in per_label(gold, pred, labels).items()},
-        "auto_accuracy": auto[0]["accuracy"],
-        "auto_min_margin": auto[0]["min_confidence"],
-    }
-
-
-def replay(
-    prep: Prepared,
-    rule_set: RuleSet,
-    n_per_label: int,
-    *,
-    config: MemoryConfig | None = None,
-    review_share: float = 0.4,
-    target_precision: float | None = None,
-    min_examples: int = 10,
-) -> dict[str, Any]:
-    """One point of the learning curve (see the module docstring)."""
-    memory = FewShotMemory(config)
-    done: dict[str, int] = {}
-    pairs: dict[str, list[tuple[float, bool]]] = {}
-    online: dict[int, str | None] = {}
-    for i, mail in enumerate(prep.mails):
-        row = memory.blend(prep.zero_shot[i : i + 1], prep.vectors[i : i + 1], prep.names)[0]
-        routed = route_scores([row], [prep.facts[i]], rule_set)[0]
-        scores, decision = routed.scores, _checked(routed)
-        proposed = decision.labels[0] if decision.labels else None
-        if done.get(mail.gold, 0) < n_per_label:
-            done[mail.gold] = done.get(mail.gold, 0) + 1
-            memory.add(mail.gold, prep.vectors[i])
-            if proposed is not None:
-                pairs.setdefault(proposed, []).append((scores[proposed], proposed == mail.gold))
+def reviewed_first(gold: np.ndarray, n_per_label: int) -> tuple[list[int], list[int]]:
+    """(reviewed, held out): the first ``n_per_label`` mails of each gold column, and the rest."""
+    done: dict[int, int] = {}
+    reviewed, held = [], []
+    for i, column in enumerate(gold):
+        if done.get(int(column), 0) < n_per_label:
+            done[int(column)] = done.get(int(column), 0) + 1
+            reviewed.append(i)
         else:
-            online[i] = proposed
-    held = sorted(online)
-    if not held:
-        raise ValueError(f"every mail was used as a correction at N={n_per_label}")
-    final = memory.blend(prep.zero_shot, prep.vectors, prep.names)
-    out: dict[str, Any] = {"n": n_per_label, "corrections": sum(done.values()), "evaluated": len(held)}
-    out.update(_figures(prep, final, held, rule_set, review_share))
-    out["online_accuracy"] = accuracy([prep.mails[i].gold for i in held], [online[i] for i in held])
-    zero = _figures(prep, prep.zero_shot, held, rule_set, review_share)
-    out.update({f"zero_shot_{k}": v for k, v in zero.items() if k != "f1"})
-    if target_precision is not None:
-        out["thresholds"] = _gated(prep, final, held, rule_set, pairs, target_precision, min_examples)
+            held.append(i)
+    return reviewed, held
+
+
+def _figures(
+    prep: Prepared, probs: np.ndarray, idx: list[int], rule_set: RuleSet, share: float
+) -> dict[str, Any]:
+    k = len(prep.names)
+    gold_col = prep.gold_columns()[idx]
+    inscope = gold_col < k
+    routed = route_scores(probs[idx, :k], [prep.facts[i] for i in idx], rule_set)
+    pred = [r.predicted for r in routed]
+    conf = probs[idx, :k].max(axis=1)
+    gold = [prep.mails[i].gold for i in idx]
+    correct = np.array([g == p for g, p in zip(gold, pred, strict=True)])
+    g_in = [g for g, ok in zip(gold, inscope, strict=True) if ok]
+    p_in = [p for p, ok in zip(pred, inscope, strict=True) if ok]
+    labels = [name for name in prep.names if name in set(g_in)]
+    order = np.argsort(-conf[inscope], kind="stable")[: max(1, round(inscope.sum() * (1 - share)))]
+    out = {
+        "accuracy": accuracy(g_in, p_in),
+        "macro_f1": macro_f1(g_in, p_in, labels),
+        "f1": {k_: v["f1"] for k_, v in per_label(g_in, p_in, labels).items()},
+        "auto_accuracy": float(correct[inscope][order].mean()),
+        "ece": cal.ece(conf[inscope], correct[inscope]),
+    }
+    if (~inscope).any():
+        gate = float(np.quantile(conf[inscope], 1 - INSCOPE_AUTO))
+        auto = conf >= gate
+        out.update(
+            gate=gate,
+            inscope_auto_share=float(auto[inscope].mean()),
+            oos_labeled_share=float(auto[~inscope].mean()),
+            ece_auto=cal.ece(conf[auto], correct[auto]),
+        )
     return out
 
 
-def _gated(
-    prep: Prepared,
-    final: np.ndarray,
-    held: list[int],
-    rule_set: RuleSet,
-    pairs: dict[str, list[tuple[float, bool]]],
-    target: float,
-    min_examples: int,
+def _reference(prep: Prepared, reviewed: list[int], held: list[int]) -> float | None:
+    """Plain logistic regression on the reviewed in-scope mails' embeddings, held-out accuracy."""
+    from sklearn.linear_model import LogisticRegression
+
+    k = len(prep.names)
+    gold = prep.gold_columns()
+    train = [i for i in reviewed if gold[i] < k]
+    test = [i for i in held if gold[i] < k]
+    if len(set(gold[train])) < 2 or not test:
+        return None
+    model = LogisticRegression(max_iter=1000).fit(prep.vectors[train], gold[train])
+    return float((model.predict(prep.vectors[test]) == gold[test]).mean())
+
+
+def replay(
+    prep: Prepared, rule_set: RuleSet, n_per_label: int, *, review_share: float = 0.5
 ) -> dict[str, Any]:
-    """Learned thresholds from the corrections, and what gating the held-out mails by them gives."""
-    learned = learn_thresholds(pairs, rule_set, min_examples=min_examples, target=target)
-    auto = []
-    for i, decision in zip(held, _routed(prep, final, held, rule_set), strict=True):
-        scores = dict(zip(prep.names, map(float, final[i]), strict=True))
-        gated = gate(decision, scores, learned)
-        if not gated.needs_review and gated.labels:
-            auto.append(gated.labels[0] == prep.mails[i].gold)
+    """One point of the learning curve (see the module docstring)."""
+    gold = prep.gold_columns()
+    reviewed, held = reviewed_first(gold, n_per_label)
+    if not held:
+        raise ValueError(f"every mail was used as a correction at N={n_per_label}")
+    model = fit(prep.vectors[reviewed], prep.zero_shot[reviewed], gold[reviewed], prep.names)
+    out: dict[str, Any] = {"n": n_per_label, "corrections": len(reviewed), "evaluated": len(held)}
+    out.update(_figures(prep, model.proba(prep.vectors, prep.zero_shot), held, rule_set, review_share))
+    out["model"] = _summary(model)
+    out["lr_accuracy"] = _reference(prep, reviewed, held)
+    zero = _figures(prep, cal.prior(prep.zero_shot), held, rule_set, review_share)
+    out.update({f"zero_shot_{k}": v for k, v in zero.items() if k != "f1"})
+    return out
+
+
+def _summary(model: LearnedModel) -> dict[str, Any]:
     return {
-        "target_precision": target,
-        "learned": {k: round(v.threshold, 4) for k, v in learned.items() if v.learned},
-        "auto_share": len(auto) / len(held),
-        "auto_accuracy": float(np.mean(auto)) if auto else 0.0,
+        "weight": model.weight,
+        "temperature": model.temperature,
+        "c": model.chosen_c,
+        "cv_accuracy": model.cv_accuracy,
+        "cv_ece": model.ece,
     }
 
 
@@ -200,8 +200,7 @@ def simulate_review(
     n: int,
     *,
     max_chars: int = 4000,
-    config: MemoryConfig | None = None,
-    review_share: float = 0.4,
+    review_share: float = 0.5,
 ) -> dict[str, Any]:
     """``mailroute eval --simulate-review N``: the learning curve up to N corrections per label."""
     from worker.scoring.backends.embedding import EmbeddingScorer
@@ -209,14 +208,7 @@ def simulate_review(
 
     embedder = mail_embedder(scorer) or EmbeddingScorer()
     prep = prepare(mails, scorer, embedder, rule_set, max_chars=max_chars)
-    points = learning_curve(
-        prep,
-        rule_set,
-        curve_for(n),
-        config=config,
-        review_share=review_share,
-        target_precision=rule_set.policy.target_precision,
-    )
+    points = learning_curve(prep, rule_set, curve_for(n), review_share=review_share)
     return {"rule_set": rule_set.name, "n": len(mails), "review_share": review_share, "curve": points}
 
 
@@ -225,7 +217,7 @@ def format_curve(report: dict[str, Any]) -> list[str]:
     share = report["review_share"]
     lines = [
         f"{report['rule_set']} on {report['n']} mails, replayed in time order; figures on the mails not "
-        f"corrected; auto = accuracy of the {1 - share:.0%} with the widest top-2 margin",
+        f"corrected; auto = accuracy of the {1 - share:.0%} with the highest calibrated probability",
         f"{'N':>4} {'corrected':>9} {'evaluated':>9}  {'accuracy':>8} {'macro-F1':>8} {'auto':>6}"
         f"  | zero-shot: {'accuracy':>8} {'macro-F1':>8} {'auto':>6}",
     ]

@@ -169,7 +169,15 @@ def _decide_group(
             result.failed[message_id] = outcome.error or "decision failed"
             continue
         outcomes.append(Outcome(message_id, mail, warnings, outcome.scores, outcome.decision))
-    kinds = write_outcomes(session, outcomes, rule_set, scorer.model_id, max_chars=max_chars, version=version)
+    kinds = write_outcomes(
+        session,
+        outcomes,
+        rule_set,
+        scorer.model_id,
+        max_chars=max_chars,
+        version=version,
+        learned_version=getattr(scorer, "last_version", None),  # a LearnedScorer says which model decided
+    )
     result.action_kinds.update(kinds)
     result.decided.extend(o.message_id for o in outcomes)
     _add_time(result, "save_s", t_save)

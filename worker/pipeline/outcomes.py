@@ -62,10 +62,12 @@ def write_outcomes(
     *,
     max_chars: int,
     version: int | None = None,
+    learned_version: int | None = None,
 ) -> dict[int, str]:
     """Insert scores, decisions and actions, mark the messages decided; returns {action id: kind}.
 
-    ``version`` is the published rule-set version the decisions were made with (None: unversioned).
+    ``version`` is the published rule-set version the decisions were made with (None: unversioned);
+    ``learned_version``: the rule set's learned-model version that scored the batch (0: the prior).
     """
     if not outcomes:
         return {}
@@ -98,6 +100,7 @@ def write_outcomes(
                 "reasons": list(o.decision.reasons),
                 "top_score": ranked[0],
                 "margin": ranked[0] - ranked[1],
+                "learned_version": learned_version,
                 "created_at": now,
                 **common,
             }

@@ -43,6 +43,11 @@ class Routed:
         return self.decision.labels[0] if self.decision is not None and self.decision.labels else None
 
     @property
+    def confidence(self) -> float:
+        """The top score: with learning on, the calibrated probability that the top label is right."""
+        return max(self.scores.values(), default=0.0)
+
+    @property
     def margin(self) -> float:
         """Top score minus the runner-up (the top score alone with one category)."""
         top = [*sorted(self.scores.values(), reverse=True), 0.0, 0.0]
@@ -79,6 +84,9 @@ def route(
     """
     if not mails:
         return []
+    bind = getattr(scorer, "bind_rule_set", None)
+    if bind is not None:  # a learned scorer scores with the model of the rule set being routed
+        bind(rule_set)
     started = time.perf_counter()
     matrix = scorer.score(
         [mail.scoring_text for mail in mails], rule_set.label_texts(), instruction=rule_set.instruction

@@ -66,9 +66,13 @@ def build_runtime(settings: Settings, *, scorer: Scorer | None = None) -> Runtim
 
 
 def _learning(runtime: Runtime) -> Runtime:
-    """With ``settings.few_shot``, scores learn from reviewed mails (reloaded as corrections arrive)."""
-    if runtime.settings.few_shot and learns_from_reviews(runtime.settings.backend):
-        from worker.learning.history import with_memory
+    """With ``settings.few_shot``, scores are calibrated probabilities learned from reviewed mails.
 
-        runtime.scorer = with_memory(runtime.scorer, runtime.settings, lambda: runtime.rule_set)
+    The rule set's newest learned model (retrained in the background as reviews arrive) is picked up
+    per batch; see worker/learning/scorer.py.
+    """
+    if runtime.settings.few_shot and learns_from_reviews(runtime.settings.backend):
+        from worker.learning.live import with_learning
+
+        runtime.scorer = with_learning(runtime.scorer, runtime.settings, lambda: runtime.rule_set)
     return runtime

@@ -1,14 +1,24 @@
 """The Celery wiring: the app, the thin tasks over plain functions, their retry policy, the sweeper.
 
-Importing this package registers every task (classify, actions, webhooks) and every action executor,
+Importing this package registers every task (classify, actions, webhooks, retrain) and every action executor,
 and checks that each action kind of the rule language has one: a worker with a kind left unwired
 stops at start-up with a ConfigError instead of skipping actions.
 """
 
-from worker.tasks import jobs, webhook_batch, webhooks
+from worker.tasks import jobs, learning, webhook_batch, webhooks
 from worker.tasks.executors import install_executors
 from worker.tasks.jobs import enqueue_actions, enqueue_classify
+from worker.tasks.learning import enqueue_retrain
 
 install_executors()
 
-__all__ = ["enqueue_actions", "enqueue_classify", "install_executors", "jobs", "webhook_batch", "webhooks"]
+__all__ = [
+    "enqueue_actions",
+    "enqueue_classify",
+    "enqueue_retrain",
+    "install_executors",
+    "jobs",
+    "learning",
+    "webhook_batch",
+    "webhooks",
+]
