@@ -24,6 +24,8 @@ from imapclient import IMAPClient
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from connectors.imap.accounts import Account
+from worker.core.settings import Settings
 from worker.db.models import DEFAULT_PROFILE, Action, Message, MessageStatus, PollCursor
 from worker.store.messages import Origin, extract_message_id, sha256_hex, store_messages
 
@@ -41,6 +43,18 @@ class FolderConfig:
     max_bytes: int = 25 * 1024 * 1024
     backlog_limit: int = 1000  # first poll of a folder: only the newest N (0 = all)
     profile: str = DEFAULT_PROFILE  # the routing profile its mail is stored under
+
+    @classmethod
+    def of(cls, account: Account, folder: str, settings: Settings) -> FolderConfig:
+        """The configuration of one watched folder of ``account``, from the settings."""
+        return cls(
+            account.name,
+            folder,
+            batch=settings.imap_fetch_batch,
+            max_bytes=settings.max_message_bytes,
+            backlog_limit=settings.backlog_limit,
+            profile=account.profile_for(folder),
+        )
 
 
 @dataclass

@@ -90,14 +90,7 @@ class FolderWatcher:
         self.connect_fn = connect_fn
         self.backoff = backoff or Backoff()
         self.lease = FolderLease(sessions, account.name, folder, settings.lease_ttl_s)
-        self.config = FolderConfig(
-            account.name,
-            folder,
-            batch=settings.imap_fetch_batch,
-            max_bytes=settings.max_message_bytes,
-            backlog_limit=settings.backlog_limit,
-            profile=account.profile_for(folder),
-        )
+        self.config = FolderConfig.of(account, folder, settings)
         self.progress = progress
         self.stats = WatchStats()
         self.connected = False

@@ -65,14 +65,7 @@ def poll_once(accounts: list[Account], settings: Settings, enqueue: Callable[[li
                     typer.echo(f"{account.name}/{folder}: another poller holds it; skipped")
                     continue
                 try:
-                    config = FolderConfig(
-                        account.name,
-                        folder,
-                        batch=settings.imap_fetch_batch,
-                        max_bytes=settings.max_message_bytes,
-                        backlog_limit=settings.backlog_limit,
-                        profile=account.profile_for(folder),
-                    )
+                    config = FolderConfig.of(account, folder, settings)
                     result = poll_folder_once(
                         client,
                         sessions,
