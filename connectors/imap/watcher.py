@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from celery.exceptions import Retry
 from imapclient import IMAPClient
 from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy.exc import InternalError, OperationalError
@@ -38,7 +39,8 @@ class LeaseLostError(ConnectorError):
 
 # The database restarting, full or read-only, and the broker away: wait and retry, never stop polling.
 # The cursor only moves with a committed batch, and committed-but-unqueued mail is swept later.
-OUTAGES = (OperationalError, InternalError, BrokerError)
+# a database or broker outage; Retry: an in-process (eager) task that asked to be retried later
+OUTAGES = (OperationalError, InternalError, BrokerError, Retry)
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 
 from sqlalchemy import select
@@ -18,6 +19,7 @@ from worker.pipeline.shadow import run_shadow
 from worker.tasks.app import app
 from worker.tasks.retry import TRANSIENT, TRANSIENT_OR_BACKEND, RoutedTask
 
+log = logging.getLogger(__name__)
 ACTION_BATCH = 64  # outbox rows per apply_actions task
 WEBHOOK_BATCH = 32  # webhook actions per deliver_webhooks task, delivered concurrently
 
@@ -58,7 +60,17 @@ def classify(message_ids: Sequence[int]) -> dict[str, int]:
         raise
     if runtime.settings.shadow_rules_path and result.decided:
         run_shadow(result.decided, runtime.settings.shadow_rules_path)
-    enqueue_actions(result.action_ids, kinds=result.action_kinds)
+    try:
+        enqueue_actions(result.action_ids, kinds=result.action_kinds)
+    except OperationalError:
+        if not runtime.settings.eager:
+            raise
+        # in-process (no broker) the actions just ran inline and met a database outage: the decisions
+        # are committed and the rows keep their state; the sweeper runs them again. Retrying the
+        # classification would only raise a Retry into the caller (the poller's watcher thread).
+        log.warning(
+            "actions of %d decided mail(s) left for the sweeper: database unavailable", len(result.decided)
+        )
     return {"decided": len(result.decided), "skipped": len(result.skipped), "failed": len(result.failed)}
 
 
