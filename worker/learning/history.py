@@ -22,11 +22,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from rules import RuleSet
 from worker.core.settings import Settings
 from worker.db.models import Correction, Decision, Message, Score
-from worker.learning.memory import Embedder, FewShotMemory, FewShotScorer, MemoryConfig
+from worker.learning.memory import Embedder, FewShotMemory, FewShotScorer, MemoryConfig, lazy_embedder
 from worker.learning.thresholds import LearnedThreshold, learn_thresholds
 from worker.parsing.message import parse_message
 from worker.scoring.base import Scorer
-from worker.scoring.registry import mail_embedder
 
 log = logging.getLogger(__name__)
 
@@ -173,17 +172,8 @@ def with_memory(scorer: Scorer, settings: Settings, rule_set: Callable[[], RuleS
     model, loaded the first time there is an example to embed.
     """
     from worker.db.session import session_factory
-    from worker.scoring.backends.embedding import EmbeddingScorer
 
-    base = mail_embedder(scorer)
-    holder: list[Embedder] = [base] if base is not None else []
-    lock = threading.Lock()
-
-    def embedder() -> Embedder:
-        with lock:
-            if not holder:
-                holder.append(EmbeddingScorer(batch_size=settings.batch_size))
-            return holder[0]
+    embedder = lazy_embedder(scorer, batch_size=settings.batch_size)
 
     config = MemoryConfig(k=settings.few_shot_k, neighbours=settings.few_shot_neighbours)
     memory = FewShotMemory(config)

@@ -26,7 +26,6 @@ from worker.core.settings import Settings
 from worker.learning import store
 from worker.learning.classifier import LearnedModel, fit
 from worker.learning.history import review_version, reviewed_mails, scoring_texts
-from worker.learning.memory import Embedder
 from worker.learning.scorer import LearnedScorer
 from worker.scoring.base import Scorer
 
@@ -103,18 +102,11 @@ def with_learning(scorer: Scorer, settings: Settings, rule_set: Callable[[], Rul
     model for the features, loaded the first time a learned model needs it.
     """
     from worker.db.session import session_factory
-    from worker.scoring.backends.embedding import EmbeddingScorer
+    from worker.learning.memory import lazy_embedder
     from worker.scoring.registry import mail_embedder
 
     base = mail_embedder(scorer)
-    holder: list[Embedder] = [base] if base is not None else []
-    lock = threading.Lock()
-
-    def embedder() -> Embedder:
-        with lock:
-            if not holder:
-                holder.append(EmbeddingScorer(batch_size=settings.batch_size))
-            return holder[0]
+    embedder = lazy_embedder(scorer, batch_size=settings.batch_size)
 
     source = ModelSource(session_factory(settings.database_url))
     return LearnedScorer(scorer, base if base is not None else embedder, rule_set=rule_set, models=source)

@@ -152,3 +152,21 @@ class FewShotScorer:
         if zero_shot is None:
             zero_shot = self.inner.score(mails, labels, instruction=instruction)
         return check_matrix(self.memory.blend(zero_shot, vectors, names), len(mails), len(labels))
+
+
+def lazy_embedder(scorer: Any, *, batch_size: int) -> Callable[[], Embedder]:
+    """The mail embedder for learning over ``scorer``: the embedding backend under its wrappers, else
+    the bundled embedding model, built on the first call (once, whichever thread asks first)."""
+    base = mail_embedder(scorer)
+    holder: list[Embedder] = [base] if base is not None else []
+    lock = threading.Lock()
+
+    def embedder() -> Embedder:
+        with lock:
+            if not holder:
+                from worker.scoring.backends.embedding import EmbeddingScorer
+
+                holder.append(EmbeddingScorer(batch_size=batch_size))
+            return holder[0]
+
+    return embedder
