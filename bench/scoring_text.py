@@ -26,7 +26,7 @@ from rules import load_rule_set  # noqa: E402
 from worker.evaluation.evaluate import load_enron_berkeley  # noqa: E402
 from worker.evaluation.metrics import macro_f1  # noqa: E402
 from worker.learning import calibration as cal  # noqa: E402
-from worker.learning.memory import zero_shot_from_vectors  # noqa: E402
+from worker.learning.vectors import zero_shot_from_vectors  # noqa: E402
 from worker.parsing.message import ParsedMail, parse_message  # noqa: E402
 
 DEFAULT_DATASET = REPO / ".." / "shared" / "datasets" / "enron-berkeley"

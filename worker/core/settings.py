@@ -171,10 +171,6 @@ class Settings(BaseSettings):
         description="Learn from reviews: scores are calibrated probabilities from the rule set's learned "
         "classifier, retrained in the background after reviews (see worker/learning/scorer.py).",
     )
-    few_shot_k: float = Field(
-        20.0, description="Few-shot weight of a label with n reviewed examples: n / (n + k)."
-    )
-    few_shot_neighbours: int = Field(3, description="Few-shot: nearest reviewed examples averaged per label.")
     threshold_min_examples: int = Field(
         30,
         description="Reviewed mails a label needs before its learned threshold overrides the configured one.",

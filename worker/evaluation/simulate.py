@@ -5,8 +5,10 @@ old ones), so mails are replayed in the order of their numeric message id (``N/I
 the order the corpus numbered them in; other keys (CSV rows) sort by a fixed hash of the key, so
 every run replays the same history and no label's rows come first.
 
-For N corrections per label, the first N mails of each gold label (and N of the gold "no label"
-mails, which reviewers mark as fitting none) are the reviewed mails: the product's learner
+For N corrections per label, the first N mails of each label of the data set are the reviewed mails
+(gold "no label" mails are reviewed as fitting none; where labels of the set were left out of the rule
+set, each left-out label counts as a label, so the "none" reviews follow the out-of-scope traffic as
+every other label's reviews follow its own: :attr:`Prepared.groups`): the product's learner
 (:func:`worker.learning.classifier.fit`, the code the retrain task runs) is trained on them, and
 every figure is measured on the mails *not* reviewed, decided by :func:`route_scores` on the
 learned probabilities, so no mail is judged by a model that saw it:
@@ -36,7 +38,7 @@ from worker.evaluation.evaluate import SCORE_CHUNK, LabeledMail
 from worker.evaluation.metrics import accuracy, macro_f1, per_label
 from worker.learning import calibration as cal
 from worker.learning.classifier import LearnedModel, fit
-from worker.learning.memory import Embedder, zero_shot_from_vectors
+from worker.learning.vectors import Embedder, zero_shot_from_vectors
 from worker.pipeline.route import route_scores
 from worker.scoring.base import Scorer
 
@@ -60,6 +62,12 @@ class Prepared:
     facts: list[MessageFacts]
     zero_shot: np.ndarray
     vectors: np.ndarray
+    groups: np.ndarray | None = None  # the label each mail is reviewed under; default its gold column
+
+    def review_groups(self) -> np.ndarray:
+        """What "N corrections per label" counts: the data set's labels, out-of-scope ones included
+        (each left-out label's mails are reviewed as "none" in proportion to their traffic)."""
+        return self.gold_columns() if self.groups is None else self.groups
 
     def gold_columns(self) -> np.ndarray:
         """Each mail's gold column; ``len(names)`` for "no label" and labels outside the rule set."""
@@ -159,7 +167,7 @@ def replay(
 ) -> dict[str, Any]:
     """One point of the learning curve (see the module docstring)."""
     gold = prep.gold_columns()
-    reviewed, held = reviewed_first(gold, n_per_label)
+    reviewed, held = reviewed_first(prep.review_groups(), n_per_label)
     if not held:
         raise ValueError(f"every mail was used as a correction at N={n_per_label}")
     model = fit(prep.vectors[reviewed], prep.zero_shot[reviewed], gold[reviewed], prep.names)

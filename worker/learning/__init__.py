@@ -1,1 +1,1 @@
-"""What routing learns from reviews: few-shot memory, learned thresholds, the reviewed history."""
+"""What routing learns from reviews: the learned classifier per rule set, thresholds, the history."""

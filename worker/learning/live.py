@@ -102,7 +102,7 @@ def with_learning(scorer: Scorer, settings: Settings, rule_set: Callable[[], Rul
     model for the features, loaded the first time a learned model needs it.
     """
     from worker.db.session import session_factory
-    from worker.learning.memory import lazy_embedder
+    from worker.learning.vectors import lazy_embedder
     from worker.scoring.registry import mail_embedder
 
     base = mail_embedder(scorer)

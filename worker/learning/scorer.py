@@ -23,7 +23,7 @@ import numpy as np
 from rules import RuleSet
 from worker.learning.calibration import prior
 from worker.learning.classifier import LearnedModel
-from worker.learning.memory import Embedder
+from worker.learning.vectors import Embedder
 from worker.scoring.base import ScoreMatrix, Scorer, check_matrix
 
 
@@ -61,7 +61,7 @@ class LearnedScorer:
 
     def raw(self, mails: Sequence[str], labels: Sequence[str], *, instruction: str | None = None) -> Any:
         """The backend's own scores, and the mail embeddings when the backend computed them."""
-        from worker.learning.memory import zero_shot_from_vectors
+        from worker.learning.vectors import zero_shot_from_vectors
         from worker.scoring.registry import base_scorer
 
         if base_scorer(self.inner) is self.embedder:  # encode each mail once

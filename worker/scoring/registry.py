@@ -68,7 +68,7 @@ if set(BACKENDS) != set(BACKEND_NAMES):  # a backend named in the settings but n
 
 
 def learns_from_reviews(backend: str) -> bool:
-    """Whether few-shot memory and learned classifiers apply to ``backend``."""
+    """Whether learned classifiers (learning from reviews) apply to ``backend``."""
     return backend in LEARNS_FROM_REVIEWS
 
 

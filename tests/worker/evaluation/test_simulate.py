@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
+import numpy as np
+
 from rules import Category, Policy, RuleSet
 from tests.worker.learning.fakes import PreferenceScorer, WordEmbedder
-from worker.evaluation.evaluate import LabeledMail
-from worker.evaluation.simulate import learning_curve, prepare, time_key
+from worker.evaluation.evaluate import NO_LABEL, LabeledMail
+from worker.evaluation.simulate import Prepared, learning_curve, prepare, replay, reviewed_first, time_key
 
 RULES = RuleSet(
     name="desk",
@@ -51,3 +53,24 @@ def test_the_curve_learns_and_never_judges_a_corrected_mail() -> None:
     assert zero["accuracy"] < 0.4 < 0.95 <= five["accuracy"] and five["macro_f1"] > zero["macro_f1"]
     assert five["zero_shot_accuracy"] == 0.3  # the same held-out mails, no reviews: 15 of 50 are support
     assert five["lr_accuracy"] is not None and 0.0 <= five["ece"] <= 1.0
+
+
+def test_out_of_scope_mails_are_reviewed_per_label_of_the_data_set() -> None:
+    """Three left-out labels' mails are all gold "no label"; "N corrections per label" still counts each
+    of them, so the reviewed "none" mails follow their traffic (3 × N), not N in all."""
+    base = prepare(
+        [labeled(i, "billing") for i in range(40)],
+        PreferenceScorer({}),
+        WordEmbedder(),
+        RULES,
+        max_chars=2000,
+    )
+    gold = base.gold_columns()
+    groups = np.array([0] * 10 + [2, 3, 4] * 10)  # 10 billing mails, then 3 left-out labels interleaved
+    mails = [m if i < 10 else LabeledMail(m.key, m.raw, NO_LABEL, ()) for i, m in enumerate(base.mails)]
+    ungrouped = Prepared(mails, base.names, base.facts, base.zero_shot, base.vectors)
+    grouped = Prepared(mails, base.names, base.facts, base.zero_shot, base.vectors, groups)
+    assert (gold == 0).all() and (grouped.gold_columns()[10:] == 2).all()
+    assert reviewed_first(ungrouped.review_groups(), 2)[0] == [0, 1, 10, 11]
+    assert reviewed_first(grouped.review_groups(), 2)[0] == [0, 1, *range(10, 16)]
+    assert replay(grouped, RULES, 2)["corrections"] == 8 and replay(ungrouped, RULES, 2)["corrections"] == 4
