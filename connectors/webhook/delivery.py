@@ -16,21 +16,23 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import httpx
 from sqlalchemy.orm import Session
 
+from connectors.webhook.batch import Request, post_all
 from connectors.webhook.client import http_client
 from connectors.webhook.endpoints import Endpoint, configured_endpoints
-from connectors.webhook.payload import SCHEMA, build_payload, delivered_before, encode
+from connectors.webhook.payload import SCHEMA, build_payload, build_payloads, delivered_before, encode
 from connectors.webhook.signing import sign, standard_headers
 from worker.core.errors import ConfigError, ConnectorError, InputError, MailrouteError, TransientError
 from worker.core.settings import get_settings
 from worker.db.models import Action, ActionStatus, Message
-from worker.outbox.runner import NotApplicable, register
+from worker.outbox.runner import Applied, NotApplicable, register
 
 SIGNATURE_HEADER = "X-Mailroute-Signature"
 TIMESTAMP_HEADER = "X-Mailroute-Timestamp"
@@ -38,6 +40,7 @@ USER_AGENT = "mailroute-webhook/1"
 REDELIVERABLE = (ActionStatus.DEAD, ActionStatus.FAILED, ActionStatus.DONE)
 
 log = logging.getLogger(__name__)
+BatchResults = dict[int, BaseException | Applied | None]
 
 
 def parse_retry_after(value: str | None, *, now: datetime) -> float | None:
@@ -74,11 +77,16 @@ class WebhookExecutor:
     def _post(url: str, *, content: bytes, headers: dict[str, str], timeout: float) -> httpx.Response:
         return http_client().post(url, content=content, headers=headers, timeout=timeout)
 
-    def apply(self, session: Session, action: Action, message: Message) -> int | None:
+    def request(
+        self, session: Session, action: Action, message: Message, payload: dict[str, Any] | None = None
+    ) -> Request:
+        """The signed POST for this try (``payload``: the document when the caller built it already)."""
         if action.desired == "absent" and not delivered_before(action):
             raise NotApplicable("this webhook was never delivered: nothing to correct")
         endpoint = find_endpoint(action.target)
-        body = encode(build_payload(session, action, message, admin_url=get_settings().admin_url))
+        if payload is None:
+            payload = build_payload(session, action, message, admin_url=get_settings().admin_url)
+        body = encode(payload)
         timestamp = int(self.clock())
         headers = {
             "Content-Type": "application/json",
@@ -90,18 +98,60 @@ class WebhookExecutor:
             "X-Mailroute-Attempt": str((action.attempts or 0) + 1),
             **standard_headers(endpoint.secret, action.key, timestamp, body),
         }
+        return Request(endpoint, body, headers)
+
+    def apply(self, session: Session, action: Action, message: Message) -> int | None:
+        request = self.request(session, action, message)
+        try:
+            response: httpx.Response | Exception = self.post(
+                request.endpoint.url,
+                content=request.body,
+                headers=request.headers,
+                timeout=request.endpoint.timeout_s,
+            )
+        except (httpx.HTTPError, httpx.InvalidURL) as e:
+            response = e
+        return self.outcome(action, request.endpoint, response)
+
+    def apply_many(self, session: Session, items: Sequence[tuple[Action, Message]]) -> BatchResults:
+        """A batch: documents read in two queries, POSTs concurrent (connectors.webhook.batch)."""
+        payloads = build_payloads(session, items, admin_url=get_settings().admin_url)
+        results: BatchResults = {}
+        requests: dict[int, Request] = {}
+        for action, message in items:
+            try:
+                requests[action.id] = self.request(session, action, message, payloads[action.id])
+            except (NotApplicable, ConnectorError) as e:
+                results[action.id] = e
+        sent = post_all(requests, self.post, limit=get_settings().webhook_concurrency)
+        for action, _ in items:
+            if action.id not in requests:
+                continue
+            response, duration_ms = sent[action.id]
+            try:
+                code = self.outcome(action, requests[action.id].endpoint, response)
+            except (TransientError, ConnectorError) as e:
+                results[action.id] = e
+            else:
+                results[action.id] = Applied(code, duration_ms)
+        return results
+
+    def outcome(self, action: Action, endpoint: Endpoint, response: httpx.Response | Exception) -> int:
+        """The receiver's answer as run_action's signals: its 2xx code, or TransientError/ConnectorError."""
         action.next_attempt_at = None  # set below only when the receiver asks for a pause
         where = f"webhook endpoint {endpoint.name!r}"
-        try:
-            response = self.post(endpoint.url, content=body, headers=headers, timeout=endpoint.timeout_s)
-        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as e:
-            raise ConnectorError(f"{where}: invalid URL ({type(e).__name__})") from None
-        except httpx.TimeoutException as e:
+        if isinstance(response, httpx.UnsupportedProtocol | httpx.InvalidURL):
+            raise ConnectorError(f"{where}: invalid URL ({type(response).__name__})") from None
+        if isinstance(response, httpx.TimeoutException):
             raise TransientError(
-                f"{where}: timed out after {endpoint.timeout_s:g}s ({type(e).__name__})"
-            ) from e
-        except httpx.HTTPError as e:
-            raise TransientError(redact(f"{where}: {type(e).__name__}: {e}", endpoint)) from e
+                f"{where}: timed out after {endpoint.timeout_s:g}s ({type(response).__name__})"
+            ) from response
+        if isinstance(response, httpx.HTTPError):
+            raise TransientError(
+                redact(f"{where}: {type(response).__name__}: {response}", endpoint)
+            ) from response
+        if isinstance(response, Exception):  # not the network: a bug, raised as it was
+            raise response
         code = response.status_code
         if 200 <= code < 300:
             return code
