@@ -4,12 +4,11 @@ One POST per attempt, on this process's pooled keep-alive client (connectors.web
 body is canonical JSON rebuilt from the stored decision, so a retry sends the same bytes unless a
 reviewer changed the decision meanwhile; a fresh timestamp and signatures (mailroute's and Standard
 Webhooks', connectors.webhook.signing) go in the headers, and ``Idempotency-Key`` (the action's key)
-stays the same across retries and redeliveries so a receiver can drop duplicates. The outcome maps
-onto run_action's signals: 2xx done, timeouts / connection errors / 429 / 5xx retried
-(TransientError), anything else dead at once (ConnectorError). Error texts name the endpoint, never
-its URL or secret. After a reviewer's correction, an endpoint that got the original receives a
-``decision.corrected`` document (with ``wanted: false`` when its category no longer applies) — so a
-ticketing system can re-route.
+stays the same across retries and redeliveries so a receiver can drop duplicates. The answer maps
+onto run_action's signals (connectors.webhook.answer). A batch (``apply_many``) reads its documents
+in two queries and POSTs concurrently (connectors.webhook.batch). After a reviewer's correction, an
+endpoint that got the original receives a ``decision.corrected`` document (with ``wanted: false``
+when its category no longer applies) — so a ticketing system can re-route.
 """
 
 from __future__ import annotations
@@ -17,19 +16,18 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 from sqlalchemy.orm import Session
 
+from connectors.webhook.answer import answer
 from connectors.webhook.batch import Request, post_all
 from connectors.webhook.client import http_client
 from connectors.webhook.endpoints import Endpoint, configured_endpoints
 from connectors.webhook.payload import SCHEMA, build_payload, build_payloads, delivered_before, encode
 from connectors.webhook.signing import sign, standard_headers
-from worker.core.errors import ConfigError, ConnectorError, InputError, MailrouteError, TransientError
+from worker.core.errors import ConfigError, ConnectorError, InputError, TransientError
 from worker.core.settings import get_settings
 from worker.db.models import Action, ActionStatus, Message
 from worker.outbox.runner import Applied, NotApplicable, register
@@ -41,27 +39,6 @@ REDELIVERABLE = (ActionStatus.DEAD, ActionStatus.FAILED, ActionStatus.DONE)
 
 log = logging.getLogger(__name__)
 BatchResults = dict[int, BaseException | Applied | None]
-
-
-def parse_retry_after(value: str | None, *, now: datetime) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date); None when absent/bad."""
-    if not value or not value.strip():
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
-
-
-def is_retryable(status_code: int) -> bool:
-    """429 and 5xx may succeed later; other 4xx (and 3xx, never followed) will not."""
-    return status_code == 429 or status_code >= 500
 
 
 class WebhookExecutor:
@@ -111,7 +88,7 @@ class WebhookExecutor:
             )
         except (httpx.HTTPError, httpx.InvalidURL) as e:
             response = e
-        return self.outcome(action, request.endpoint, response)
+        return answer(action, request.endpoint, response, now=self.clock())
 
     def apply_many(self, session: Session, items: Sequence[tuple[Action, Message]]) -> BatchResults:
         """A batch: documents read in two queries, POSTs concurrent (connectors.webhook.batch)."""
@@ -129,42 +106,12 @@ class WebhookExecutor:
                 continue
             response, duration_ms = sent[action.id]
             try:
-                code = self.outcome(action, requests[action.id].endpoint, response)
+                code = answer(action, requests[action.id].endpoint, response, now=self.clock())
             except (TransientError, ConnectorError) as e:
                 results[action.id] = e
             else:
                 results[action.id] = Applied(code, duration_ms)
         return results
-
-    def outcome(self, action: Action, endpoint: Endpoint, response: httpx.Response | Exception) -> int:
-        """The receiver's answer as run_action's signals: its 2xx code, or TransientError/ConnectorError."""
-        action.next_attempt_at = None  # set below only when the receiver asks for a pause
-        where = f"webhook endpoint {endpoint.name!r}"
-        if isinstance(response, httpx.UnsupportedProtocol | httpx.InvalidURL):
-            raise ConnectorError(f"{where}: invalid URL ({type(response).__name__})") from None
-        if isinstance(response, httpx.TimeoutException):
-            raise TransientError(
-                f"{where}: timed out after {endpoint.timeout_s:g}s ({type(response).__name__})"
-            ) from response
-        if isinstance(response, httpx.HTTPError):
-            raise TransientError(
-                redact(f"{where}: {type(response).__name__}: {response}", endpoint)
-            ) from response
-        if isinstance(response, Exception):  # not the network: a bug, raised as it was
-            raise response
-        code = response.status_code
-        if 200 <= code < 300:
-            return code
-        detail = redact(" ".join(response.text[:200].split()), endpoint)
-        problem = f"{where}: HTTP {code}" + (f": {detail}" if detail else "")
-        if is_retryable(code):
-            now = datetime.fromtimestamp(self.clock(), UTC)
-            wait = parse_retry_after(response.headers.get("Retry-After"), now=now)
-            if wait is not None:
-                action.next_attempt_at = now + timedelta(seconds=wait)
-                problem += f" (Retry-After {wait:g}s)"
-            raise with_status(TransientError(problem), code)
-        raise with_status(ConnectorError(problem + " (not retried)"), code)
 
 
 def find_endpoint(name: str) -> Endpoint:
@@ -177,12 +124,6 @@ def find_endpoint(name: str) -> Endpoint:
         where = get_settings().webhooks_file or "nowhere (MAILROUTE_WEBHOOKS_FILE is unset)"
         raise ConnectorError(f"webhook endpoint {name!r} is not configured in {where}")
     return endpoints[name]
-
-
-def redact(text: str, endpoint: Endpoint) -> str:
-    """Belt and braces: a library message or a receiver's echo must not carry the secret or URL out."""
-    secret = endpoint.secret.decode(errors="replace")
-    return text.replace(secret, "***").replace(endpoint.url, f"<{endpoint.name}>")
 
 
 def redeliver(session: Session, action_id: int) -> list[int]:
@@ -207,9 +148,3 @@ def redeliver(session: Session, action_id: int) -> list[int]:
 
 
 register("webhook", WebhookExecutor())
-
-
-def with_status(error: MailrouteError, code: int) -> MailrouteError:
-    """Attach the HTTP status to an error so the attempt log records it."""
-    error.status_code = code  # type: ignore[attr-defined]
-    return error
