@@ -4,33 +4,33 @@ One POST per attempt, on this process's pooled keep-alive client (connectors.web
 body is canonical JSON rebuilt from the stored decision, so a retry sends the same bytes unless a
 reviewer changed the decision meanwhile; a fresh timestamp and signatures (mailroute's and Standard
 Webhooks', connectors.webhook.signing) go in the headers, and ``Idempotency-Key`` (the action's key)
-stays the same across retries and redeliveries so a receiver can drop duplicates. The outcome maps
-onto run_action's signals: 2xx done, timeouts / connection errors / 429 / 5xx retried
-(TransientError), anything else dead at once (ConnectorError). Error texts name the endpoint, never
-its URL or secret. After a reviewer's correction, an endpoint that got the original receives a
-``decision.corrected`` document (with ``wanted: false`` when its category no longer applies) — so a
-ticketing system can re-route.
+stays the same across retries and redeliveries so a receiver can drop duplicates. The answer maps
+onto run_action's signals (connectors.webhook.answer). A batch (``apply_many``) reads its documents
+in two queries and POSTs concurrently (connectors.webhook.batch). After a reviewer's correction, an
+endpoint that got the original receives a ``decision.corrected`` document (with ``wanted: false``
+when its category no longer applies) — so a ticketing system can re-route.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import httpx
 from sqlalchemy.orm import Session
 
+from connectors.webhook.answer import answer
+from connectors.webhook.batch import Request, post_all
 from connectors.webhook.client import http_client
 from connectors.webhook.endpoints import Endpoint, configured_endpoints
-from connectors.webhook.payload import SCHEMA, build_payload, delivered_before, encode
+from connectors.webhook.payload import SCHEMA, build_payload, build_payloads, delivered_before, encode
 from connectors.webhook.signing import sign, standard_headers
-from worker.core.errors import ConfigError, ConnectorError, InputError, MailrouteError, TransientError
+from worker.core.errors import ConfigError, ConnectorError, InputError, TransientError
 from worker.core.settings import get_settings
 from worker.db.models import Action, ActionStatus, Message
-from worker.outbox.runner import NotApplicable, register
+from worker.outbox.runner import Applied, NotApplicable, register
 
 SIGNATURE_HEADER = "X-Mailroute-Signature"
 TIMESTAMP_HEADER = "X-Mailroute-Timestamp"
@@ -38,27 +38,7 @@ USER_AGENT = "mailroute-webhook/1"
 REDELIVERABLE = (ActionStatus.DEAD, ActionStatus.FAILED, ActionStatus.DONE)
 
 log = logging.getLogger(__name__)
-
-
-def parse_retry_after(value: str | None, *, now: datetime) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date); None when absent/bad."""
-    if not value or not value.strip():
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
-
-
-def is_retryable(status_code: int) -> bool:
-    """429 and 5xx may succeed later; other 4xx (and 3xx, never followed) will not."""
-    return status_code == 429 or status_code >= 500
+BatchResults = dict[int, BaseException | Applied | None]
 
 
 class WebhookExecutor:
@@ -74,11 +54,16 @@ class WebhookExecutor:
     def _post(url: str, *, content: bytes, headers: dict[str, str], timeout: float) -> httpx.Response:
         return http_client().post(url, content=content, headers=headers, timeout=timeout)
 
-    def apply(self, session: Session, action: Action, message: Message) -> int | None:
+    def request(
+        self, session: Session, action: Action, message: Message, payload: dict[str, Any] | None = None
+    ) -> Request:
+        """The signed POST for this try (``payload``: the document when the caller built it already)."""
         if action.desired == "absent" and not delivered_before(action):
             raise NotApplicable("this webhook was never delivered: nothing to correct")
         endpoint = find_endpoint(action.target)
-        body = encode(build_payload(session, action, message, admin_url=get_settings().admin_url))
+        if payload is None:
+            payload = build_payload(session, action, message, admin_url=get_settings().admin_url)
+        body = encode(payload)
         timestamp = int(self.clock())
         headers = {
             "Content-Type": "application/json",
@@ -90,31 +75,43 @@ class WebhookExecutor:
             "X-Mailroute-Attempt": str((action.attempts or 0) + 1),
             **standard_headers(endpoint.secret, action.key, timestamp, body),
         }
-        action.next_attempt_at = None  # set below only when the receiver asks for a pause
-        where = f"webhook endpoint {endpoint.name!r}"
+        return Request(endpoint, body, headers)
+
+    def apply(self, session: Session, action: Action, message: Message) -> int | None:
+        request = self.request(session, action, message)
         try:
-            response = self.post(endpoint.url, content=body, headers=headers, timeout=endpoint.timeout_s)
-        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as e:
-            raise ConnectorError(f"{where}: invalid URL ({type(e).__name__})") from None
-        except httpx.TimeoutException as e:
-            raise TransientError(
-                f"{where}: timed out after {endpoint.timeout_s:g}s ({type(e).__name__})"
-            ) from e
-        except httpx.HTTPError as e:
-            raise TransientError(redact(f"{where}: {type(e).__name__}: {e}", endpoint)) from e
-        code = response.status_code
-        if 200 <= code < 300:
-            return code
-        detail = redact(" ".join(response.text[:200].split()), endpoint)
-        problem = f"{where}: HTTP {code}" + (f": {detail}" if detail else "")
-        if is_retryable(code):
-            now = datetime.fromtimestamp(self.clock(), UTC)
-            wait = parse_retry_after(response.headers.get("Retry-After"), now=now)
-            if wait is not None:
-                action.next_attempt_at = now + timedelta(seconds=wait)
-                problem += f" (Retry-After {wait:g}s)"
-            raise with_status(TransientError(problem), code)
-        raise with_status(ConnectorError(problem + " (not retried)"), code)
+            response: httpx.Response | Exception = self.post(
+                request.endpoint.url,
+                content=request.body,
+                headers=request.headers,
+                timeout=request.endpoint.timeout_s,
+            )
+        except (httpx.HTTPError, httpx.InvalidURL) as e:
+            response = e
+        return answer(action, request.endpoint, response, now=self.clock())
+
+    def apply_many(self, session: Session, items: Sequence[tuple[Action, Message]]) -> BatchResults:
+        """A batch: documents read in two queries, POSTs concurrent (connectors.webhook.batch)."""
+        payloads = build_payloads(session, items, admin_url=get_settings().admin_url)
+        results: BatchResults = {}
+        requests: dict[int, Request] = {}
+        for action, message in items:
+            try:
+                requests[action.id] = self.request(session, action, message, payloads[action.id])
+            except (NotApplicable, ConnectorError) as e:
+                results[action.id] = e
+        sent = post_all(requests, self.post, limit=get_settings().webhook_concurrency)
+        for action, _ in items:
+            if action.id not in requests:
+                continue
+            response, duration_ms = sent[action.id]
+            try:
+                code = answer(action, requests[action.id].endpoint, response, now=self.clock())
+            except (TransientError, ConnectorError) as e:
+                results[action.id] = e
+            else:
+                results[action.id] = Applied(code, duration_ms)
+        return results
 
 
 def find_endpoint(name: str) -> Endpoint:
@@ -127,12 +124,6 @@ def find_endpoint(name: str) -> Endpoint:
         where = get_settings().webhooks_file or "nowhere (MAILROUTE_WEBHOOKS_FILE is unset)"
         raise ConnectorError(f"webhook endpoint {name!r} is not configured in {where}")
     return endpoints[name]
-
-
-def redact(text: str, endpoint: Endpoint) -> str:
-    """Belt and braces: a library message or a receiver's echo must not carry the secret or URL out."""
-    secret = endpoint.secret.decode(errors="replace")
-    return text.replace(secret, "***").replace(endpoint.url, f"<{endpoint.name}>")
 
 
 def redeliver(session: Session, action_id: int) -> list[int]:
@@ -157,9 +148,3 @@ def redeliver(session: Session, action_id: int) -> list[int]:
 
 
 register("webhook", WebhookExecutor())
-
-
-def with_status(error: MailrouteError, code: int) -> MailrouteError:
-    """Attach the HTTP status to an error so the attempt log records it."""
-    error.status_code = code  # type: ignore[attr-defined]
-    return error

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from worker.core.errors import ConfigError, ConnectorError, TransientError
 from worker.core.logs import bind_message
@@ -46,11 +47,19 @@ class ActionExecutor(Protocol):
         """
 
 
+@dataclass(frozen=True)
+class Applied:
+    """A batch executor's 'done' for one row when it knows more than None says: status code, own time."""
+
+    status_code: int | None = None
+    duration_ms: float | None = None
+
+
 class BatchExecutor(ActionExecutor, Protocol):
     def apply_many(
         self, session: Session, items: Sequence[tuple[Action, Message]]
-    ) -> dict[int, BaseException | None]:
-        """Apply every (action, message); action id → None when done, else the exception ``apply`` raises."""
+    ) -> dict[int, BaseException | Applied | None]:
+        """Apply every (action, message); action id → None (or Applied) when done, else the exception."""
 
 
 EXECUTORS: dict[str, ActionExecutor] = {}
@@ -77,14 +86,27 @@ def run_action(session: Session, action_id: int, *, max_attempts: int = MAX_ATTE
 
 
 def run_actions(
-    session: Session, action_ids: Sequence[int], *, max_attempts: int = MAX_ATTEMPTS
+    session: Session,
+    action_ids: Sequence[int],
+    *,
+    max_attempts: int | Callable[[Action], int] = MAX_ATTEMPTS,
+    kind: str | None = None,
 ) -> dict[int, str]:
-    """Carry out a batch of outbox rows, grouped per kind where the executor can; id → new status."""
-    actions = list(
-        session.scalars(
-            select(Action).where(Action.id.in_(list(action_ids))).order_by(Action.id).with_for_update()
-        )
+    """Carry out a batch of outbox rows, grouped per kind where the executor can; id → new status.
+
+    ``max_attempts`` may depend on the row (a webhook's endpoint sets its own); with ``kind``, rows of
+    other kinds are left alone (reported missing). The rows' messages
+    come in one more query, not one per row (without their raw bytes, loaded only if read).
+    """
+    query = (
+        select(Action)
+        .where(Action.id.in_(list(action_ids)), *([Action.kind == kind] if kind else []))
+        .order_by(Action.id)
+        .with_for_update(of=Action)
+        .options(selectinload(Action.message).defer(Message.raw))  # executors never read the mail itself
     )
+    actions = list(session.scalars(query))
+    limit = max_attempts if callable(max_attempts) else lambda _: max_attempts
     statuses = {action_id: "missing" for action_id in action_ids}
     by_kind: dict[str, list[Action]] = {}
     for action in actions:
@@ -97,7 +119,7 @@ def run_actions(
         if apply_many is None or len(group) == 1:
             for action in group:
                 with bind_message(action.message_id):
-                    statuses[action.id] = _run(session, action, max_attempts)
+                    statuses[action.id] = _run(session, action, limit(action))
             continue
         started = time.perf_counter()
         try:
@@ -105,8 +127,13 @@ def run_actions(
         except (NotApplicable, TransientError, ConnectorError) as e:
             results = {action.id: e for action in group}
         for action in group:
+            result = results.get(action.id)
+            done = result if isinstance(result, Applied) else Applied()
+            failure = None if isinstance(result, Applied) else result
             with bind_message(action.message_id):
-                statuses[action.id] = _finish(session, action, max_attempts, results.get(action.id), started)
+                statuses[action.id] = _finish(
+                    session, action, limit(action), failure, started, done.status_code, done.duration_ms
+                )
     return statuses
 
 
@@ -133,6 +160,7 @@ def _finish(
     failure: BaseException | None,
     started: float,
     status_code: int | None = None,
+    duration_ms: float | None = None,
 ) -> str:
     """Record one try's outcome on the row and as an ActionAttempt; returns the new status."""
     number = (action.attempts or 0) + 1
@@ -160,7 +188,7 @@ def _finish(
             outcome=outcome,
             status_code=status_code,
             error=error,
-            duration_ms=(time.perf_counter() - started) * 1000,
+            duration_ms=duration_ms if duration_ms is not None else (time.perf_counter() - started) * 1000,
         )
     )
     if outcome == ActionStatus.DEAD:  # given up: an operator must see it at the default level

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
 from email.policy import compat32
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -128,13 +129,15 @@ def store_messages(
     created: dict[str, int] = {}
     if fresh:
         insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        table = cast(Table, Message.__table__)
         statement = (
-            insert(Message)
-            .values(fresh)
+            insert(table)
             .on_conflict_do_nothing(index_elements=["dedup_key"])
-            .returning(Message.dedup_key, Message.id)
+            .returning(table.c.dedup_key, table.c.id)
         )
-        created = {key: id_ for key, id_ in session.execute(statement)}
+        # one statement compiled once and cached, its VALUES repeated per row by the driver layer
+        # (insertmanyvalues): a multi-row .values(rows) was compiled afresh for every batch
+        created = {key: id_ for key, id_ in session.connection().execute(statement, fresh)}
         lost = [str(row["dedup_key"]) for row in fresh if row["dedup_key"] not in created]
         if lost:  # a concurrent writer stored them first
             known.update(

@@ -55,9 +55,21 @@ def make_app() -> Celery:
 app = make_app()
 
 
+def scores_mail(celery: Celery) -> bool:
+    """Whether this worker consumes the classify queue (no ``-Q``: every queue, classify included).
+
+    Only classify (and retrain, routed there) use the model: a worker for actions and webhooks never
+    loads it — four processes each importing torch and the weights cost seconds of CPU and memory.
+    """
+    consume_from = celery.amqp.queues.consume_from
+    return not consume_from or "classify" in consume_from
+
+
 @worker_process_init.connect
 def _load_model(**_: Any) -> None:
-    """Load the model once per worker process, before the first task arrives."""
+    """Load the model once per scoring worker process, before the first task arrives."""
+    if not scores_mail(app):
+        return
     from worker.pipeline.runtime import get_runtime
 
     get_runtime()

@@ -47,20 +47,36 @@ def deliver(
     rand: Callable[[], float] = random.random,
 ) -> Delivery:
     """One attempt of a webhook action and its schedule: what the task wraps. The caller commits."""
-    settings = get_settings()
     # columns only: loading the Action here would keep a stale copy past run_action's FOR UPDATE read
     row = session.execute(select(Action.kind, Action.target).where(Action.id == action_id)).first()
     if row is None or row.kind != "webhook":
         return Delivery("missing", 0, None)
-    try:
-        endpoint = configured_endpoints().get(row.target)
-    except ConfigError:
-        endpoint = None  # the executor reports it on the row
-    max_attempts = endpoint.max_attempts if endpoint else settings.webhook_max_attempts
+    max_attempts = endpoint_attempts(row.target)
     status = run_action(session, action_id, max_attempts=max_attempts)
     action = session.get(Action, action_id)  # the identity-map copy run_action just updated
     if action is None:
         return Delivery("missing", 0, None)
+    return schedule(action, status, now=now, rand=rand)
+
+
+def endpoint_attempts(target: str) -> int:
+    """The most tries for a webhook to ``target``: its ``max_attempts``, else the settings' default."""
+    try:
+        endpoint = configured_endpoints().get(target)
+    except ConfigError:
+        endpoint = None  # the executor reports it on the row
+    return endpoint.max_attempts if endpoint else get_settings().webhook_max_attempts
+
+
+def schedule(
+    action: Action,
+    status: str,
+    *,
+    now: datetime | None = None,
+    rand: Callable[[], float] = random.random,
+) -> Delivery:
+    """After one try: when the next is due (FAILED only; Retry-After honoured), set on the row."""
+    settings = get_settings()
     if status != ActionStatus.FAILED:
         action.next_attempt_at = None
         return Delivery(status, action.attempts, None)

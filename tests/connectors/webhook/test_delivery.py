@@ -19,7 +19,8 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from connectors.webhook.delivery import SCHEMA, parse_retry_after, redeliver, sign
+from connectors.webhook.answer import parse_retry_after
+from connectors.webhook.delivery import SCHEMA, redeliver, sign
 from connectors.webhook.endpoints import Endpoint, load_endpoints
 from tests.conftest import REPO
 from tests.connectors.receiver import Reply, closed_port_url, receiver
@@ -473,3 +474,14 @@ def test_a_correction_sends_decision_corrected_to_the_endpoint_that_got_the_orig
     assert second["event"] == "decision.corrected" and second["wanted"] is still_wanted
     assert second["correction"]["by"] == "rita" and second["correction"]["old_labels"] == ["complaint"]
     assert second["decision"]["labels"] == labels and second["delivery_id"] != first["delivery_id"]
+
+
+def test_a_batch_builds_the_same_documents_as_one_at_a_time(postgres_url: str) -> None:
+    from connectors.webhook.payload import build_payload, build_payloads
+
+    ids = [make_webhook_action(postgres_url) for _ in range(3)]
+    with session_factory(postgres_url)() as session:
+        items = [(action, action.message) for action in (session.get(Action, i) for i in ids) if action]
+        batch = build_payloads(session, items, admin_url="https://admin")
+        assert batch == {a.id: build_payload(session, a, m, admin_url="https://admin") for a, m in items}
+        assert batch[ids[0]]["scores"] == {"complaint": 0.91, "spam": 0.02}

@@ -10,10 +10,11 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from sqlalchemy import select
 
 from tests.connectors.webhook.test_delivery import SECRET, make_webhook_action
 from worker.core.settings import get_settings
-from worker.db.models import Action, ActionStatus
+from worker.db.models import Action, ActionAttempt, ActionStatus
 from worker.db.session import session_factory
 from worker.outbox.runner import EXECUTORS
 from worker.tasks.webhook_batch import deliver_many
@@ -83,3 +84,44 @@ def test_a_429_is_rescheduled_alone_after_its_retry_after(
 
 def test_unknown_ids_are_reported_missing(endpoints: str) -> None:
     assert deliver_many([10**9]) == {"missing": 1}
+
+
+def test_each_row_keeps_its_own_outcome_and_attempt(endpoints: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One transaction for the batch, yet a receiver's 500 fails its row only, each with an attempt."""
+
+    def post(url: str, **_: Any) -> httpx.Response:
+        return httpx.Response(500 if url.endswith("/b") else 200)
+
+    monkeypatch.setattr(EXECUTORS["webhook"], "post", post)
+    ids = [make_webhook_action(endpoints, target=name) for name in "abab"]
+    later: list[int] = []
+    assert deliver_many(ids, reschedule=lambda i, _: later.append(i)) == {"done": 2, "failed": 2}
+    assert later == ids[1::2]
+    with session_factory(endpoints)() as session:
+        rows = [session.get(Action, i) for i in ids]
+        assert [row.status for row in rows] == ["done", "failed"] * 2  # type: ignore[union-attr]
+        assert all(row.next_attempt_at is not None for row in rows[1::2])  # type: ignore[union-attr]
+        codes = session.execute(select(ActionAttempt.action_id, ActionAttempt.status_code)).all()
+        assert sorted(codes) == sorted(zip(ids, [200, 500] * 2, strict=True))
+
+
+def test_an_unexpected_error_rolls_the_batch_back_and_requeues_each_alone(
+    endpoints: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def post(url: str, **_: Any) -> httpx.Response:
+        raise RuntimeError("a bug, not the network")
+
+    monkeypatch.setattr(EXECUTORS["webhook"], "post", post)
+    ids = [make_webhook_action(endpoints, target="a") for _ in range(2)]
+    later: list[int] = []
+    assert deliver_many(ids, reschedule=lambda i, _: later.append(i)) == {"error": 2}
+    assert later == ids
+    with session_factory(endpoints)() as session:
+        assert {session.get(Action, i).status for i in ids} == {ActionStatus.PENDING}  # type: ignore[union-attr]
+
+
+def test_other_kinds_are_left_alone(endpoints: str) -> None:
+    action_id = make_webhook_action(endpoints, target="a")
+    with session_factory(endpoints).begin() as session:
+        session.get(Action, action_id).kind = "imap_keyword"  # type: ignore[union-attr]
+    assert deliver_many([action_id]) == {"missing": 1}

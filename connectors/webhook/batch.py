@@ -1,0 +1,76 @@
+"""Concurrent POSTs for a batch of webhook deliveries, a bounded number in flight per endpoint.
+
+A webhook is I/O: one worker process that POSTs one at a time spends nearly all its time waiting on
+the receiver. :func:`post_all` sends a batch's prepared requests from a thread pool, with at most
+``limit`` in flight per endpoint in this process (a semaphore shared by every batch the process runs),
+so one receiver is never flooded and a slow one does not starve the others. Only the HTTP round trip
+runs in the threads: the rows are read, and the outcomes written, by the caller in its one
+transaction.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import httpx
+
+from connectors.webhook.endpoints import Endpoint
+
+_limits: dict[str, threading.BoundedSemaphore] = {}
+_limits_lock = threading.Lock()
+_limits_pid = 0
+
+
+@dataclass(frozen=True)
+class Request:
+    """One signed POST, ready to send."""
+
+    endpoint: Endpoint
+    body: bytes
+    headers: dict[str, str] = field(repr=False)
+
+
+Sent = tuple[httpx.Response | Exception, float]  # the response (or what the POST raised), its ms
+
+
+def endpoint_limit(target: str, limit: int) -> threading.BoundedSemaphore:
+    """This process's semaphore for one endpoint (shared by every batch the process runs)."""
+    global _limits_pid
+    with _limits_lock:
+        if _limits_pid != os.getpid():  # a forked child must not inherit a parent's held permits
+            _limits.clear()
+            _limits_pid = os.getpid()
+        return _limits.setdefault(target, threading.BoundedSemaphore(limit))
+
+
+def post_all(
+    requests: Mapping[int, Request], post: Callable[..., httpx.Response], *, limit: int
+) -> dict[int, Sent]:
+    """POST every request (id → request) concurrently; id → (response or exception, duration in ms)."""
+
+    def one(item: tuple[int, Request]) -> tuple[int, Sent]:
+        key, request = item
+        with endpoint_limit(request.endpoint.name, limit):
+            started = time.perf_counter()
+            try:
+                response: httpx.Response | Exception = post(
+                    request.endpoint.url,
+                    content=request.body,
+                    headers=request.headers,
+                    timeout=request.endpoint.timeout_s,
+                )
+            except Exception as e:  # mapped onto retry / dead by the caller, row by row
+                response = e
+            return key, (response, (time.perf_counter() - started) * 1000)
+
+    endpoints = {request.endpoint.name for request in requests.values()}
+    workers = min(len(requests), limit * len(endpoints))
+    if workers <= 1:
+        return dict(one(item) for item in requests.items())
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="webhook") as pool:
+        return dict(pool.map(one, requests.items()))
