@@ -56,7 +56,7 @@ def main() -> None:
 
             get_settings.cache_clear()
             from worker.db.session import session_scope
-            from worker.outbox.runner import EXECUTORS
+            from worker.outbox.registry import EXECUTORS
             from worker.tasks.webhook_batch import deliver_many
             from worker.tasks.webhooks import deliver
 

@@ -1,6 +1,6 @@
 """Mailbox actions from the outbox: IMAP keyword, system flag, Gmail label, move — all idempotent, grouped.
 
-Each kind is one executor class registered into ``worker.outbox.runner`` here (the shared frame is
+Each kind is one executor class registered into ``worker.outbox.registry`` here (the shared frame is
 :mod:`connectors.imap.executor`, moves are :mod:`connectors.imap.moves`). A batch of rows (the
 ``apply_actions`` task's up to 64) is carried out on one pooled connection per account with one
 ``UID STORE`` per (folder, desired, flag) and one ``UID MOVE`` per (folder, target); mails whose UID
@@ -24,7 +24,7 @@ from connectors.imap.locate import locate_many
 from connectors.imap.moves import MOVED_FROM, MoveExecutor
 from worker.core.errors import ConnectorError
 from worker.db.models import Action, Message
-from worker.outbox.runner import NotApplicable, register
+from worker.outbox.registry import NotApplicable, register
 
 __all__ = [
     "MOVED_FROM",

@@ -17,7 +17,7 @@ from connectors.imap.mailbox import pooled_client
 from worker.core.errors import ConnectorError, TransientError
 from worker.core.settings import get_settings
 from worker.db.models import Action, Message
-from worker.outbox.runner import NotApplicable
+from worker.outbox.registry import NotApplicable
 
 Items = Sequence[tuple[Action, Message]]
 Results = dict[int, BaseException | None]

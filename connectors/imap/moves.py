@@ -15,7 +15,7 @@ from connectors.imap.folders import ensure_folder, server_folder
 from connectors.imap.locate import locate, locate_many, search
 from connectors.imap.mailbox import Location, record
 from worker.db.models import Action, Message
-from worker.outbox.runner import NotApplicable
+from worker.outbox.registry import NotApplicable
 
 MOVED_FROM = "moved_from"  # on a done move's params: the folder the mail was taken from
 

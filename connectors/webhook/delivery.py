@@ -30,7 +30,7 @@ from connectors.webhook.signing import sign, standard_headers
 from worker.core.errors import ConfigError, ConnectorError, InputError, TransientError
 from worker.core.settings import get_settings
 from worker.db.models import Action, ActionStatus, Message
-from worker.outbox.runner import Applied, NotApplicable, register
+from worker.outbox.registry import Applied, NotApplicable, register
 
 SIGNATURE_HEADER = "X-Mailroute-Signature"
 TIMESTAMP_HEADER = "X-Mailroute-Timestamp"

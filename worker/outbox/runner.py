@@ -1,8 +1,6 @@
 """The outbox runner: one executor class per action kind, found through a registry.
 
-Executors register themselves with :func:`register` when their module is imported; the wiring layer
-(:mod:`worker.tasks.executors`) imports every one explicitly and :func:`check_executors` refuses to
-start when an action kind of the rule language has none. A row whose kind has no executor at run
+Executors are registered in :mod:`worker.outbox.registry`. A row whose kind has no executor at run
 time fails visibly (retryable) instead of being skipped.
 
 ``run_action`` is what the action task calls. It is idempotent: an action already in its desired
@@ -18,62 +16,20 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from worker.core.errors import ConfigError, ConnectorError, TransientError
+from worker.core.errors import ConnectorError, TransientError
 from worker.core.logs import bind_message
 from worker.db.models import Action, ActionAttempt, ActionStatus, Message
+from worker.outbox.registry import EXECUTORS, Applied, NotApplicable
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
-
-
-class NotApplicable(Exception):
-    """The action cannot apply to this message (e.g. an IMAP action for a mail from a file)."""
-
-
-class ActionExecutor(Protocol):
-    def apply(self, session: Session, action: Action, message: Message) -> int | None:
-        """Make the effect present (or absent, per ``action.desired``); return a status code if any.
-
-        Raise TransientError to retry later, ConnectorError to fail, NotApplicable to skip.
-        """
-
-
-@dataclass(frozen=True)
-class Applied:
-    """A batch executor's 'done' for one row when it knows more than None says: status code, own time."""
-
-    status_code: int | None = None
-    duration_ms: float | None = None
-
-
-class BatchExecutor(ActionExecutor, Protocol):
-    def apply_many(
-        self, session: Session, items: Sequence[tuple[Action, Message]]
-    ) -> dict[int, BaseException | Applied | None]:
-        """Apply every (action, message); action id → None (or Applied) when done, else the exception."""
-
-
-EXECUTORS: dict[str, ActionExecutor] = {}
-
-
-def register(kind: str, executor: ActionExecutor) -> None:
-    EXECUTORS[kind] = executor
-
-
-def check_executors(kinds: Iterable[str]) -> None:
-    """Raise ConfigError naming every action kind with no registered executor (called at start-up)."""
-    missing = sorted(set(kinds) - set(EXECUTORS))
-    if missing:
-        raise ConfigError(f"no executor registered for action kind(s): {', '.join(missing)}")
 
 
 def run_action(session: Session, action_id: int, *, max_attempts: int = MAX_ATTEMPTS) -> str:

@@ -1,6 +1,6 @@
 """Explicit registration of every action executor, checked at start-up.
 
-Each connector module registers its executors with :func:`worker.outbox.runner.register` when it is
+Each connector module registers its executors with :func:`worker.outbox.registry.register` when it is
 imported; this module imports them by name (no module-name strings), so a new action kind is wired
 by adding one import here. :func:`install_executors` then checks that every action kind of the rule
 language has an executor, so a forgotten one stops the worker at start-up instead of skipping actions.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import connectors.imap.actions
 import connectors.webhook.delivery
 from rules.actions import ACTION_KINDS
-from worker.outbox.runner import EXECUTORS, check_executors
+from worker.outbox.registry import EXECUTORS, check_executors
 
 MODULES = (connectors.imap.actions, connectors.webhook.delivery)
 

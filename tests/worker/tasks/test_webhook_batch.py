@@ -16,7 +16,7 @@ from tests.connectors.webhook.test_delivery import SECRET, make_webhook_action
 from worker.core.settings import get_settings
 from worker.db.models import Action, ActionAttempt, ActionStatus
 from worker.db.session import session_factory
-from worker.outbox.runner import EXECUTORS
+from worker.outbox.registry import EXECUTORS
 from worker.tasks.webhook_batch import deliver_many
 
 
