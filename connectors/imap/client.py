@@ -83,6 +83,8 @@ def login(client: IMAPClient, account: Account) -> None:
         else:
             client.login(account.username, account.secret_password().get_secret_value())
     except LoginError as e:
+        if isinstance(e.__context__, imaplib.IMAP4.abort):  # BYE (e.g. "Shutting down"): not a refusal
+            raise TransientError(f"account {account.name}: server hung up during login: {e}") from e
         if any(code in str(e) for code in TRANSIENT_CODES):
             raise TransientError(f"account {account.name}: login deferred by the server: {e}") from e
         raise ConnectorError(f"account {account.name}: login refused: {e}") from e
