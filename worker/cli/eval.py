@@ -92,7 +92,13 @@ def eval_command(
         sys.stdout.write(json.dumps(curve) + "\n" if as_json else "\n".join(format_curve(curve)) + "\n")
         return
     report = evaluate(
-        mails, scorer, rule_set, max_chars=settings.max_chars, batch_size=settings.batch_size, progress=True
+        mails,
+        scorer,
+        rule_set,
+        max_chars=settings.max_chars,
+        batch_size=settings.batch_size,
+        progress=True,
+        boilerplate_min=settings.subject_boilerplate_min,
     )
     report.update({"dataset": str(path), "format": fmt, "backend": settings.backend})
     if report_path is not None:

@@ -95,6 +95,12 @@ class Settings(BaseSettings):
     )
     batch_size: int = Field(32, description="Mails per classify task / scoring batch.")
     max_chars: int = Field(4000, description="Character budget of the text that is scored per mail.")
+    subject_boilerplate_min: int = Field(
+        3,
+        ge=0,
+        description="A subject shared by this many recent mails of a profile (Re:/Fwd:, case ignored) is "
+        "boilerplate: left out of the scored text. 0 = always score the subject.",
+    )
     max_message_bytes: int = Field(
         25 * 1024 * 1024, description="Mails larger than this are stored with headers and a note only."
     )

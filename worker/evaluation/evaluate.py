@@ -22,7 +22,9 @@ The pipeline per mail is the worker's: ``parse_message(raw, max_chars)`` → ``s
 backend scores a batch against ``rule_set.label_texts()`` → :func:`rules.decide`. The prediction is
 the decision's first label (``None`` when it chose none, which is right for a gold "no label" mail);
 the confidence is the top score (a calibrated probability when learning is on), which orders mails
-for the coverage table. Each prediction row carries the mail's parse warnings and scored text.
+for the coverage table. Each prediction row carries the mail's parse warnings and scored text; a subject
+that :data:`~worker.store.boilerplate.DEFAULT_MIN_SHARED` mails of the set share is left out of it
+(``subject_kept``: false), as live classification leaves out a profile's boilerplate subject.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from rules import RuleSet
 from worker.core.errors import InputError
 from worker.evaluation.metrics import classification_report
 from worker.scoring.base import Scorer
+from worker.store.boilerplate import DEFAULT_MIN_SHARED, keep_in_set
 
 log = logging.getLogger(__name__)
 
@@ -216,23 +219,29 @@ def predict(
     max_chars: int,
     batch_size: int,
     progress: bool = True,
+    boilerplate_min: int = DEFAULT_MIN_SHARED,
 ) -> list[dict[str, Any]]:
     """One row per mail: prediction, decision flags and scores, through the worker's pipeline.
 
-    ``batch_size`` is the least number of mails per ``score()`` call (see :data:`SCORE_CHUNK`).
+    ``batch_size`` is the least number of mails per ``score()`` call (see :data:`SCORE_CHUNK`). A
+    subject ``boilerplate_min`` mails of the set share is left out of the scored text, as live.
     """
     from tqdm import tqdm
 
     from worker.parsing.message import parse_message
     from worker.pipeline.route import route
 
+    subjects = [parse_message(mail.raw, max_chars=max_chars).subject for mail in mails]
+    keep = keep_in_set(subjects, min_shared=boilerplate_min)
     rows: list[dict[str, Any]] = []
     bar = tqdm(total=len(mails), unit="mail", file=sys.stderr, disable=None if progress else True)
     chunk = max(batch_size, SCORE_CHUNK)
     for start in range(0, len(mails), chunk):
         batch = mails[start : start + chunk]
         parsed = [parse_message(mail.raw, max_chars=max_chars) for mail in batch]
-        for mail, one, routed in zip(batch, parsed, route(parsed, scorer, rule_set), strict=True):
+        kept = keep[start : start + chunk]
+        routed_batch = route(parsed, scorer, rule_set, keep_subject=kept)
+        for mail, one, k, routed in zip(batch, parsed, kept, routed_batch, strict=True):
             decision = routed.decision
             if decision is None:
                 raise InputError(f"{mail.key}: {routed.error}")
@@ -248,7 +257,8 @@ def predict(
                     "confidence": routed.confidence,
                     "scores": routed.scores,
                     "warnings": list(one.warnings),
-                    "scoring_text": one.scoring_text,
+                    "scoring_text": one.scored_text(keep_subject=k),
+                    "subject_kept": k or not one.subject,
                 }
             )
         bar.update(len(batch))
@@ -264,13 +274,22 @@ def evaluate(
     max_chars: int = 4000,
     batch_size: int = 32,
     progress: bool = True,
+    boilerplate_min: int = DEFAULT_MIN_SHARED,
 ) -> dict[str, Any]:
     """The evaluation report (:func:`worker.evaluation.metrics.classification_report`) and run details."""
     if not mails:
         raise InputError("no labeled mails to evaluate")
     labels = gold_labels(mails, rule_set)
     started = time.perf_counter()
-    rows = predict(mails, scorer, rule_set, max_chars=max_chars, batch_size=batch_size, progress=progress)
+    rows = predict(
+        mails,
+        scorer,
+        rule_set,
+        max_chars=max_chars,
+        batch_size=batch_size,
+        progress=progress,
+        boilerplate_min=boilerplate_min,
+    )
     seconds = time.perf_counter() - started
     from worker.evaluation.metrics import NO_LABEL as NONE_ROW
 
@@ -297,6 +316,8 @@ def evaluate(
             "model_id": scorer.model_id,
             "seconds": seconds,
             "mails_per_s": len(rows) / seconds if seconds else 0.0,
+            "subject_boilerplate_min": boilerplate_min,
+            "subjects_left_out": sum(not r["subject_kept"] for r in rows),
             "predictions": rows,
         }
     )

@@ -41,6 +41,7 @@ from worker.learning.classifier import LearnedModel, fit
 from worker.learning.vectors import Embedder, zero_shot_from_vectors
 from worker.pipeline.route import route_scores
 from worker.scoring.base import Scorer
+from worker.store.boilerplate import DEFAULT_MIN_SHARED, keep_in_set
 
 CURVE = (0, 5, 10, 20)
 INSCOPE_AUTO = 0.8  # the gate for the out-of-scope figure auto-routes this share of in-scope mails
@@ -76,14 +77,21 @@ class Prepared:
 
 
 def prepare(
-    mails: Sequence[LabeledMail], scorer: Scorer, embedder: Embedder, rule_set: RuleSet, *, max_chars: int
+    mails: Sequence[LabeledMail],
+    scorer: Scorer,
+    embedder: Embedder,
+    rule_set: RuleSet,
+    *,
+    max_chars: int,
+    boilerplate_min: int = DEFAULT_MIN_SHARED,
 ) -> Prepared:
     from worker.parsing.message import parse_message
     from worker.pipeline.route import facts_of
 
     ordered = sorted(mails, key=lambda mail: time_key(mail.key))
     parsed = [parse_message(mail.raw, max_chars=max_chars) for mail in ordered]
-    texts = [p.scoring_text for p in parsed]
+    keep = keep_in_set([p.subject for p in parsed], min_shared=boilerplate_min)
+    texts = [p.scored_text(keep_subject=k) for p, k in zip(parsed, keep, strict=True)]
     vectors = np.vstack(
         [embedder.encode(texts[i : i + SCORE_CHUNK]) for i in range(0, len(texts), SCORE_CHUNK)]
     )

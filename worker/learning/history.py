@@ -19,6 +19,7 @@ from worker.core.settings import Settings
 from worker.db.models import Correction, Decision, Message, Score
 from worker.learning.thresholds import LearnedThreshold, learn_thresholds
 from worker.parsing.message import parse_message
+from worker.store.boilerplate import DEFAULT_MIN_SHARED, keep_subjects
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,21 @@ def review_version(session: Session) -> tuple[int, int]:
     return int(top or 0), int(count or 0)
 
 
-def scoring_texts(session: Session, ids: list[int], *, max_chars: int) -> dict[int, str]:
-    """The text each message was scored on (re-parsed from its raw bytes, as classify does)."""
-    rows = session.execute(select(Message.id, Message.raw).where(Message.id.in_(ids)))
-    return {mid: parse_message(raw, max_chars=max_chars).scoring_text for mid, raw in rows}
+def scoring_texts(
+    session: Session, ids: list[int], *, max_chars: int, boilerplate_min: int = DEFAULT_MIN_SHARED
+) -> dict[int, str]:
+    """The text each message was scored on (re-parsed from its raw bytes, as classify does; a
+    boilerplate subject left out, :mod:`worker.store.boilerplate`)."""
+    query = select(Message.id, Message.raw, Message.profile).where(Message.id.in_(ids))
+    rows = [
+        (mid, parse_message(raw, max_chars=max_chars), profile)
+        for mid, raw, profile in session.execute(query)
+    ]
+    keep = keep_subjects(
+        session,
+        [mid for mid, _, _ in rows],
+        [parsed.subject for _, parsed, _ in rows],
+        [profile for _, _, profile in rows],
+        min_shared=boilerplate_min,
+    )
+    return {mid: parsed.scored_text(keep_subject=k) for (mid, parsed, _), k in zip(rows, keep, strict=True)}

@@ -28,21 +28,30 @@ from worker.learning.classifier import LearnedModel, fit
 from worker.learning.history import review_version, reviewed_mails, scoring_texts
 from worker.learning.scorer import LearnedScorer
 from worker.scoring.base import Scorer
+from worker.store.boilerplate import DEFAULT_MIN_SHARED
 
 log = logging.getLogger(__name__)
 
 
 def retrain(
-    session: Session, rule_set: RuleSet, scorer: LearnedScorer, *, max_chars: int, force: bool = False
+    session: Session,
+    rule_set: RuleSet,
+    scorer: LearnedScorer,
+    *,
+    max_chars: int,
+    force: bool = False,
+    boilerplate_min: int = DEFAULT_MIN_SHARED,
 ) -> int | None:
-    """Train and store a new version from the reviews; the version, or None when nothing changed."""
+    """Train and store a new version from the reviews; the version, or None when nothing changed.
+    The mails are the texts classify scored (``boilerplate_min``: MAILROUTE_SUBJECT_BOILERPLATE_MIN)."""
     stamp = ":".join(map(str, review_version(session)))
     current = store.load_latest(session, rule_set.name)
     if current is not None and current.review_version == stamp and not force:
         return None
     names = rule_set.category_names()
     reviewed = [m for m in reviewed_mails(session) if all(label in names for label in m.final)]
-    texts = scoring_texts(session, [m.message_id for m in reviewed], max_chars=max_chars)
+    ids = [m.message_id for m in reviewed]
+    texts = scoring_texts(session, ids, max_chars=max_chars, boilerplate_min=boilerplate_min)
     reviewed = [m for m in reviewed if m.message_id in texts]
     labels = rule_set.label_texts()
     if reviewed:

@@ -72,7 +72,14 @@ class ParsedMail:
     @property
     def scoring_text(self) -> str:
         """``Subject\\n\\ntext``: what backends score; template markers in the subject defused too."""
-        subject = neutralize_markers(self.subject[:SUBJECT_SCORE_CHARS])
+        return self.scored_text(keep_subject=True)
+
+    def scored_text(self, *, keep_subject: bool) -> str:
+        """:attr:`scoring_text`, or the text alone when ``keep_subject`` is false and there is text (a
+        boilerplate subject, :mod:`worker.store.boilerplate`)."""
+        subject = (
+            neutralize_markers(self.subject[:SUBJECT_SCORE_CHARS]) if keep_subject or not self.text else ""
+        )
         return f"{subject}\n\n{self.text}" if subject else self.text
 
 

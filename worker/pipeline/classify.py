@@ -26,6 +26,7 @@ from worker.pipeline.profiles import ProfileResolver
 from worker.pipeline.route import facts_of, route
 from worker.pipeline.threads import follow_threads
 from worker.scoring.base import Scorer
+from worker.store.boilerplate import DEFAULT_MIN_SHARED, keep_subjects
 
 log = logging.getLogger(__name__)
 
@@ -73,13 +74,18 @@ def classify_batch(
     *,
     max_chars: int = 4000,
     learned: Mapping[str, LearnedThreshold] | None = None,
+    boilerplate_min: int = DEFAULT_MIN_SHARED,
 ) -> BatchResult:
-    """Decide every pending message among ``ids`` with ``rule_set``; the caller commits."""
+    """Decide every pending message among ``ids`` with ``rule_set``; the caller commits.
+
+    ``boilerplate_min``: a subject at least this many recent mails of the profile share is left out
+    of the scored text (:mod:`worker.store.boilerplate`; 0: never)."""
     result = BatchResult()
     rows = _pending(session, ids, result)
     if rows:
         origins = origins_of(session, [row[0] for row in rows])
-        _decide_group(session, rows, origins, scorer, rule_set, None, learned, max_chars, result)
+        limits = (max_chars, boilerplate_min)
+        _decide_group(session, rows, origins, scorer, rule_set, None, learned, limits, result)
     return result
 
 
@@ -91,12 +97,14 @@ def classify_profiles(
     *,
     max_chars: int = 4000,
     learned_for: Callable[[RuleSet], Mapping[str, LearnedThreshold]] | None = None,
+    boilerplate_min: int = DEFAULT_MIN_SHARED,
 ) -> BatchResult:
     """Decide every pending message among ``ids`` by its own profile's live rule set.
 
     A batch that mixes folders is split by profile: one :func:`route` call per profile, with that
     profile's labels, thresholds, actions and learned thresholds; each decision records the rule
-    set's name and published version. The caller commits.
+    set's name and published version. ``boilerplate_min`` as in :func:`classify_batch`. The caller
+    commits.
     """
     result = BatchResult()
     rows = _pending(session, ids, result)
@@ -112,7 +120,8 @@ def classify_profiles(
     for profile, group in sorted(groups.items()):
         live = live_sets[profile]
         learned = learned_for(live.rule_set) if learned_for is not None else None
-        _decide_group(session, group, owners, scorer, live.rule_set, live.version, learned, max_chars, result)
+        limits = (max_chars, boilerplate_min)
+        _decide_group(session, group, owners, scorer, live.rule_set, live.version, learned, limits, result)
     return result
 
 
@@ -138,9 +147,11 @@ def _decide_group(
     rule_set: RuleSet,
     version: int | None,
     learned: Mapping[str, LearnedThreshold] | None,
-    max_chars: int,
+    limits: tuple[int, int],
     result: BatchResult,
 ) -> None:
+    """``limits``: (max_chars, boilerplate_min)."""
+    max_chars, boilerplate_min = limits
     started = time.perf_counter()
     parsed = [parse_message(raw, max_chars=max_chars) for _, raw, _ in rows]
     unknown = ("", "", DEFAULT_PROFILE)
@@ -152,9 +163,21 @@ def _decide_group(
     t_score = time.perf_counter()
     followed = follow_threads(session, [row[0] for row in rows], parsed, rule_set)  # replies: no scoring
     rest = [i for i in range(len(parsed)) if i not in followed]
+    keep = keep_subjects(
+        session,
+        [rows[i][0] for i in rest],
+        [parsed[i].subject for i in rest],
+        [origins.get(rows[i][0], unknown)[2] for i in rest],
+        min_shared=boilerplate_min,
+    )
     # A scoring error propagates: the caller rolls back and calls record_batch_failure.
     fresh = route(
-        [parsed[i] for i in rest], scorer, rule_set, learned=learned, facts=[facts[i] for i in rest]
+        [parsed[i] for i in rest],
+        scorer,
+        rule_set,
+        learned=learned,
+        facts=[facts[i] for i in rest],
+        keep_subject=keep,
     )
     scored = iter(fresh)
     routed = [followed[i] if i in followed else next(scored) for i in range(len(parsed))]

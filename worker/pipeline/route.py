@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -27,6 +27,7 @@ from worker.parsing.message import ParsedMail
 from worker.scoring.base import Scorer
 
 LearnedGate = Mapping[str, LearnedThreshold]
+SUBJECT_LEFT_OUT = "subject left out of the scored text: boilerplate"
 
 
 @dataclass(frozen=True)
@@ -75,11 +76,14 @@ def route(
     *,
     learned: LearnedGate | None = None,
     facts: Sequence[MessageFacts] | None = None,
+    keep_subject: Sequence[bool] | None = None,
 ) -> list[Routed]:
     """Score ``mails`` against the rule set's labels in one backend call and decide each one.
 
     ``facts``: what conditions see per mail, when the caller knows more than the parse (the account
-    and folder a stored mail came from); default :func:`facts_of` each mail. A scoring error
+    and folder a stored mail came from); default :func:`facts_of` each mail. ``keep_subject``: per
+    mail, whether its scored text keeps the subject (default all; a boilerplate subject is left out,
+    :mod:`worker.store.boilerplate`, and the decision's reasons say so). A scoring error
     propagates (the batch has no scores); a decision error is kept per mail.
     """
     if not mails:
@@ -88,12 +92,20 @@ def route(
     if bind is not None:  # a learned scorer scores with the model of the rule set being routed
         bind(rule_set)
     started = time.perf_counter()
-    matrix = scorer.score(
-        [mail.scoring_text for mail in mails], rule_set.label_texts(), instruction=rule_set.instruction
-    )
+    keep = list(keep_subject) if keep_subject is not None else [True] * len(mails)
+    texts = [mail.scored_text(keep_subject=k) for mail, k in zip(mails, keep, strict=True)]
+    matrix = scorer.score(texts, rule_set.label_texts(), instruction=rule_set.instruction)
     observe_scoring(time.perf_counter() - started, mails=len(mails))
     known = list(facts) if facts is not None else [facts_of(mail) for mail in mails]
-    return route_scores(matrix, known, rule_set, learned=learned)
+    routed = route_scores(matrix, known, rule_set, learned=learned)
+    return [
+        r if r.decision is None or text == mail.scoring_text else _noted(r, r.decision, SUBJECT_LEFT_OUT)
+        for r, text, mail in zip(routed, texts, mails, strict=True)
+    ]
+
+
+def _noted(routed: Routed, decision: Decision, reason: str) -> Routed:
+    return replace(routed, decision=replace(decision, reasons=(*decision.reasons, reason)))
 
 
 def route_scores(

@@ -43,6 +43,7 @@ def classify(message_ids: Sequence[int]) -> dict[str, int]:
                     runtime.profiles,
                     max_chars=runtime.settings.max_chars,
                     learned_for=lambda rules: learned_thresholds_for(session, rules, runtime.settings),
+                    boilerplate_min=runtime.settings.subject_boilerplate_min,
                 )
             else:
                 rule_set = runtime.rule_set
@@ -53,6 +54,7 @@ def classify(message_ids: Sequence[int]) -> dict[str, int]:
                     rule_set,
                     max_chars=runtime.settings.max_chars,
                     learned=learned_thresholds_for(session, rule_set, runtime.settings),
+                    boilerplate_min=runtime.settings.subject_boilerplate_min,
                 )
     except Exception as e:
         with session_scope() as session:  # the batch rolled back: keep its error on each message

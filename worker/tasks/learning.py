@@ -23,7 +23,13 @@ def retrain() -> int | None:
     if not isinstance(scorer, LearnedScorer):  # learning is off for this backend or these settings
         return None
     with session_scope() as session:
-        return retrain_model(session, runtime.rule_set, scorer, max_chars=runtime.settings.max_chars)
+        return retrain_model(
+            session,
+            runtime.rule_set,
+            scorer,
+            max_chars=runtime.settings.max_chars,
+            boilerplate_min=runtime.settings.subject_boilerplate_min,
+        )
 
 
 def enqueue_retrain() -> None:

@@ -409,3 +409,11 @@ def test_date_without_zone_is_naive() -> None:
     assert mail.date is not None and mail.date.tzinfo is None
     aware = parse(MessageBuilder().date("Mon, 01 Jan 2024 10:00:00 +0000").text("x"))
     assert aware.date == datetime(2024, 1, 1, 10, tzinfo=UTC)
+
+
+def test_scored_text_without_the_subject_keeps_it_only_when_there_is_no_text() -> None:
+    mail = parse_message(b"Subject: Customer request\r\n\r\nMy order is late.\r\n")
+    assert mail.scored_text(keep_subject=True) == mail.scoring_text == "Customer request\n\nMy order is late."
+    assert mail.scored_text(keep_subject=False) == "My order is late."
+    empty = parse_message(b"Subject: Customer request\r\n\r\n")
+    assert empty.scored_text(keep_subject=False) == empty.scoring_text

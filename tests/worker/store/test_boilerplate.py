@@ -1,0 +1,59 @@
+"""Boilerplate subjects: the pure decision (normalisation, threshold) and the stored counts."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+
+from sqlalchemy import update
+
+from worker.db.models import Message
+from worker.db.session import session_factory
+from worker.store.boilerplate import boilerplate, keep_in_set, keep_subjects, normalise, stored_counts
+from worker.store.messages import Origin, store_message
+
+
+def test_normalise_ignores_reply_prefixes_case_and_whitespace() -> None:
+    assert normalise("  Re: FWD:  Customer   request ") == "customer request"
+    assert normalise("re:Fw : customer request") == "customer request"
+    assert normalise("Request: re: invoice") == "request: re: invoice"  # only leading prefixes go
+    assert normalise("") == ""
+
+
+def test_a_subject_is_boilerplate_from_the_threshold_on() -> None:
+    subjects = ["Customer request", "RE: customer  request", "Invoice 12"]
+    assert boilerplate(subjects, min_shared=3) == [False, False, False]
+    assert boilerplate([*subjects, "Fwd: Customer Request"], min_shared=3) == [True, True, False, True]
+    assert boilerplate(subjects, min_shared=3, known={"customer request": 1}) == [True, True, False]
+    assert boilerplate(subjects, min_shared=2) == [True, True, False]
+
+
+def test_empty_subjects_are_never_boilerplate_and_zero_turns_it_off() -> None:
+    assert boilerplate(["", "", ""], min_shared=3) == [False, False, False]
+    assert boilerplate(["a", "a", "a"], min_shared=0) == [False, False, False]
+    assert keep_in_set(["a", "a", "b", "A"], min_shared=3) == [False, False, True, False]
+
+
+def _raw(i: int, subject: str) -> bytes:
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["Message-ID"] = f"<b{i}@example.com>"
+    message.set_content(f"body {i}")
+    return bytes(message)
+
+
+def test_stored_counts_are_per_profile_within_the_look_back(sqlite_url: str) -> None:
+    rows = [("ops", "Alert"), ("ops", "Re: alert"), ("sales", "Alert"), ("ops", "Other"), ("ops", "")]
+    with session_factory(sqlite_url).begin() as session:
+        ids = [
+            store_message(session, _raw(i, s), Origin("a", "INBOX", 1, i, profile=p)).id
+            for i, (p, s) in enumerate(rows)
+        ]
+        for id_, (_, subject) in zip(ids, rows, strict=True):  # the subject is stored when decided
+            session.execute(update(Message).where(Message.id == id_).values(subject=subject))
+    with session_factory(sqlite_url)() as session:
+        top = max(ids)
+        assert stored_counts(session, "ops", upto=top) == {"alert": 2, "other": 1}
+        assert stored_counts(session, "ops", upto=top, exclude=ids[:1]) == {"alert": 1, "other": 1}
+        assert stored_counts(session, "ops", upto=top, lookback=2) == {"other": 1}
+        keep = keep_subjects(session, [top + 1, top + 2], ["ALERT", "alert"], ["ops", "sales"], min_shared=3)
+        assert keep == [False, True]  # ops: 2 stored + this one; sales: 1 stored + this one

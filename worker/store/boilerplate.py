@@ -1,0 +1,100 @@
+"""Boilerplate subjects: a subject many mails of a profile share is left out of the scored text.
+
+A ticket export or a web form gives every mail the same subject ("Customer request"); scored as
+``Subject\\n\\nbody`` it drowns a short body (``bench/scoring_text.py``: HWU64 with one constant
+subject, zero-shot accuracy −0.07). A subject is boilerplate when at least ``min_shared`` mails carry
+it, counted on the normalised subject (:func:`normalise`: Re:/Fwd: prefixes, case and whitespace
+ignored), the mail itself included; such a mail is scored on its body alone (a mail with no body
+keeps its subject).
+
+:func:`boilerplate` is the decision, pure. Live classification counts a batch's subjects together with
+the profile's stored messages of the last :data:`LOOKBACK_IDS` ids (:func:`stored_counts`, one grouped
+query per profile and batch; a message's ``subject`` column is written when it is decided);
+``mailroute eval`` and the review simulation count over the evaluated set itself.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from worker.db.models import Message
+
+DEFAULT_MIN_SHARED = 3  # MAILROUTE_SUBJECT_BOILERPLATE_MIN
+LOOKBACK_IDS = 5000  # stored messages counted: those of the profile among the last this many ids
+_REPLY = re.compile(r"^(?:(?:re|fw|fwd)\s*:\s*)+")
+
+
+def normalise(subject: str) -> str:
+    """``subject`` in lower case, whitespace collapsed, leading Re:/Fw:/Fwd: prefixes removed."""
+    return _REPLY.sub("", " ".join(subject.lower().split())).strip()
+
+
+def boilerplate(
+    subjects: Sequence[str], *, min_shared: int, known: Mapping[str, int] | None = None
+) -> list[bool]:
+    """For each subject, whether it is boilerplate: ``min_shared`` or more of ``subjects`` plus the
+    ``known`` counts (by normalised subject) share it. Empty subjects never are; ``min_shared < 1``
+    turns the rule off."""
+    keys = [normalise(subject) for subject in subjects]
+    if min_shared < 1:
+        return [False] * len(keys)
+    counts = Counter(keys)
+    for key, count in (known or {}).items():
+        counts[key] += count
+    return [bool(key) and counts[key] >= min_shared for key in keys]
+
+
+def stored_counts(
+    session: Session, profile: str, *, upto: int, exclude: Sequence[int] = (), lookback: int = LOOKBACK_IDS
+) -> Counter[str]:
+    """Normalised subject → number of ``profile``'s stored messages with ids in ``(upto − lookback,
+    upto]`` that carry it (``exclude``: ids not to count, e.g. the batch being decided)."""
+    query = (
+        select(Message.subject, func.count())
+        .where(
+            Message.id > upto - lookback,
+            Message.id <= upto,
+            Message.profile == profile,
+            Message.subject != "",
+        )
+        .group_by(Message.subject)
+    )
+    if exclude:
+        query = query.where(Message.id.not_in(list(exclude)))
+    counts: Counter[str] = Counter()
+    for subject, count in session.execute(query):
+        counts[normalise(subject or "")] += int(count)
+    return counts
+
+
+def keep_subjects(
+    session: Session,
+    ids: Sequence[int],
+    subjects: Sequence[str],
+    profiles: Sequence[str],
+    *,
+    min_shared: int,
+    lookback: int = LOOKBACK_IDS,
+) -> list[bool]:
+    """Live: for each message (``ids[i]`` of ``profiles[i]`` with ``subjects[i]``), whether its scored
+    text keeps the subject. Counts the batch with its profile's recent stored messages."""
+    keep = [True] * len(ids)
+    if min_shared < 1 or not ids:
+        return keep
+    for profile in sorted(set(profiles)):
+        members = [i for i, p in enumerate(profiles) if p == profile]
+        known = stored_counts(session, profile, upto=max(ids), exclude=ids, lookback=lookback)
+        flags = boilerplate([subjects[i] for i in members], min_shared=min_shared, known=known)
+        for i, drop in zip(members, flags, strict=True):
+            keep[i] = not drop
+    return keep
+
+
+def keep_in_set(subjects: Sequence[str], *, min_shared: int) -> list[bool]:
+    """Evaluation and simulation: whether each mail keeps its subject, counted over the set itself."""
+    return [not drop for drop in boilerplate(subjects, min_shared=min_shared)]
