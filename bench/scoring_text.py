@@ -2,9 +2,10 @@
 
 Issue 13 item 5 asks whether a boilerplate subject drowns a short body. The calibrated zero-shot prior
 of the ``embedding`` backend is measured for: ``current`` (``ParsedMail.scoring_text``:
-``Subject\\n\\nbody``), ``body_only`` and ``drop_repeated`` (the subject left out where ≥ 3 mails of
+``Subject\\n\\nbody``), ``body_only``, ``drop_repeated`` (the subject left out where ≥ 3 mails of
 the set share it, ignoring Re:/Fwd:, case and whitespace; ``--repeated 3,10`` adds
-``drop_repeated_10``). A comparison is a difference of two variants in the same run; each distinct
+``drop_repeated_10``) and ``boilerplate`` (the product's rule: ≥ 3 mails and ≥ 5% of the set,
+:mod:`worker.store.boilerplate`). A comparison is a difference of two variants in the same run; each distinct
 text is encoded once.
 
 Data sets: a Berkeley Enron tree (``rules/examples/enron-genre.yaml``), or a CSV export with columns
@@ -43,25 +44,26 @@ from worker.evaluation.metrics import macro_f1  # noqa: E402
 from worker.learning import calibration as cal  # noqa: E402
 from worker.learning.vectors import zero_shot_from_vectors  # noqa: E402
 from worker.parsing.message import ParsedMail, parse_message  # noqa: E402
-from worker.store.boilerplate import keep_in_set  # noqa: E402
+from worker.store.boilerplate import DEFAULT_MIN_SHARED, MIN_SHARE, keep_in_set  # noqa: E402
 
 DEFAULT_DATASET = REPO / ".." / "shared" / "datasets" / "enron-berkeley"
 ENRON_RULES = REPO / "rules" / "examples" / "enron-genre.yaml"
 
 
 def variants(parsed: Sequence[ParsedMail], repeated: Sequence[int] = (3,)) -> dict[str, list[str]]:
-    """The scored texts of each variant; ``drop_repeated`` for the first threshold, then ``_N``
-    (the product's rule, :func:`worker.store.boilerplate.keep_in_set`)."""
+    """The scored texts of each variant: ``drop_repeated`` (any subject ``repeated[0]`` mails share;
+    ``drop_repeated_N`` for the other thresholds) and ``boilerplate``, the product's rule
+    (:func:`worker.store.boilerplate.keep_in_set`: ≥ 3 mails and ≥ 5% of the set)."""
     subjects = [p.subject for p in parsed]
     found = {
         "current": [p.scoring_text for p in parsed],
         "body_only": [p.scored_text(keep_subject=False) for p in parsed],
     }
-    for i, n in enumerate(repeated):
-        keep = keep_in_set(subjects, min_shared=n)
-        found["drop_repeated" if i == 0 else f"drop_repeated_{n}"] = [
-            p.scored_text(keep_subject=k) for p, k in zip(parsed, keep, strict=True)
-        ]
+    rules = {"drop_repeated" if i == 0 else f"drop_repeated_{n}": (n, 0.0) for i, n in enumerate(repeated)}
+    rules["boilerplate"] = (DEFAULT_MIN_SHARED, MIN_SHARE)
+    for name, (n, share) in rules.items():
+        keep = keep_in_set(subjects, min_shared=n, min_share=share)
+        found[name] = [p.scored_text(keep_subject=k) for p, k in zip(parsed, keep, strict=True)]
     return found
 
 

@@ -22,8 +22,8 @@ The pipeline per mail is the worker's: ``parse_message(raw, max_chars)`` → ``s
 backend scores a batch against ``rule_set.label_texts()`` → :func:`rules.decide`. The prediction is
 the decision's first label (``None`` when it chose none, which is right for a gold "no label" mail);
 the confidence is the top score (a calibrated probability when learning is on), which orders mails
-for the coverage table. Each prediction row carries the mail's parse warnings and scored text; a subject
-that :data:`~worker.store.boilerplate.DEFAULT_MIN_SHARED` mails of the set share is left out of it
+for the coverage table. Each prediction row carries the mail's parse warnings and scored text; a
+boilerplate subject (:mod:`worker.store.boilerplate`, counted over the evaluated set) is left out of it
 (``subject_kept``: false), as live classification leaves out a profile's boilerplate subject.
 """
 
@@ -224,7 +224,7 @@ def predict(
     """One row per mail: prediction, decision flags and scores, through the worker's pipeline.
 
     ``batch_size`` is the least number of mails per ``score()`` call (see :data:`SCORE_CHUNK`). A
-    subject ``boilerplate_min`` mails of the set share is left out of the scored text, as live.
+    boilerplate subject of the set (``boilerplate_min`` mails share it) is not scored, as live.
     """
     from tqdm import tqdm
 

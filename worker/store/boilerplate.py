@@ -1,15 +1,18 @@
 """Boilerplate subjects: a subject many mails of a profile share is left out of the scored text.
 
 A ticket export or a web form gives every mail the same subject ("Customer request"); scored as
-``Subject\\n\\nbody`` it drowns a short body (``bench/scoring_text.py``: HWU64 with one constant
-subject, zero-shot accuracy −0.07). A subject is boilerplate when at least ``min_shared`` mails carry
-it, counted on the normalised subject (:func:`normalise`: Re:/Fwd: prefixes, case and whitespace
+``Subject\\n\\nbody`` it drowns a short body (``bench/scoring_text.py``: HWU64 under one constant
+subject, zero-shot accuracy 0.523 against 0.546 for the body alone). A subject is boilerplate when at
+least ``min_shared`` of the mails counted carry it *and* they are at least :data:`MIN_SHARE` of them,
+compared on the normalised subject (:func:`normalise`: Re:/Fwd: prefixes, case and whitespace
 ignored), the mail itself included; such a mail is scored on its body alone (a mail with no body
-keeps its subject).
+keeps its subject). The share keeps the subjects of threads and newsletters, which carry the topic:
+on Enron, leaving out every subject that ≥ 3 mails share costs 0.009 accuracy, and the most common
+subject is on 3.3% of the mails.
 
 :func:`boilerplate` is the decision, pure. Live classification counts a batch's subjects together with
-the profile's stored messages of the last :data:`LOOKBACK_IDS` ids (:func:`stored_counts`, one grouped
-query per profile and batch; a message's ``subject`` column is written when it is decided);
+the profile's decided messages of the last :data:`LOOKBACK_IDS` ids (:func:`stored_counts`, one
+grouped query per profile and batch; a message's ``subject`` column is written when it is decided);
 ``mailroute eval`` and the review simulation count over the evaluated set itself.
 """
 
@@ -22,9 +25,10 @@ from collections.abc import Mapping, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from worker.db.models import Message
+from worker.db.models import Message, MessageStatus
 
 DEFAULT_MIN_SHARED = 3  # MAILROUTE_SUBJECT_BOILERPLATE_MIN
+MIN_SHARE = 0.05  # of the mails counted: above Enron's most common subject (3.3%), far below a form's
 LOOKBACK_IDS = 5000  # stored messages counted: those of the profile among the last this many ids
 _REPLY = re.compile(r"^(?:(?:re|fw|fwd)\s*:\s*)+")
 
@@ -35,25 +39,30 @@ def normalise(subject: str) -> str:
 
 
 def boilerplate(
-    subjects: Sequence[str], *, min_shared: int, known: Mapping[str, int] | None = None
+    subjects: Sequence[str],
+    *,
+    min_shared: int,
+    known: Mapping[str, int] | None = None,
+    min_share: float = MIN_SHARE,
 ) -> list[bool]:
-    """For each subject, whether it is boilerplate: ``min_shared`` or more of ``subjects`` plus the
-    ``known`` counts (by normalised subject) share it. Empty subjects never are; ``min_shared < 1``
-    turns the rule off."""
+    """For each subject, whether it is boilerplate: at least ``min_shared`` and ``min_share`` of the
+    mails counted — ``subjects`` plus the ``known`` counts by normalised subject (``""``: mails without
+    one) — share it. Empty subjects never are; ``min_shared < 1`` turns the rule off."""
     keys = [normalise(subject) for subject in subjects]
     if min_shared < 1:
         return [False] * len(keys)
     counts = Counter(keys)
     for key, count in (known or {}).items():
         counts[key] += count
-    return [bool(key) and counts[key] >= min_shared for key in keys]
+    least = max(min_shared, min_share * sum(counts.values()))
+    return [bool(key) and counts[key] >= least for key in keys]
 
 
 def stored_counts(
     session: Session, profile: str, *, upto: int, exclude: Sequence[int] = (), lookback: int = LOOKBACK_IDS
 ) -> Counter[str]:
-    """Normalised subject → number of ``profile``'s stored messages with ids in ``(upto − lookback,
-    upto]`` that carry it (``exclude``: ids not to count, e.g. the batch being decided).
+    """Normalised subject → number of ``profile``'s decided messages with ids in ``(upto − lookback,
+    upto]`` that carry it (``""``: no subject; ``exclude``: ids not to count, e.g. the batch).
 
     One grouped query over a range of the primary key (Postgres: an index scan of the range, 6 ms for
     5,000 ids; no other index helps)."""
@@ -63,7 +72,7 @@ def stored_counts(
             Message.id > upto - lookback,
             Message.id <= upto,
             Message.profile == profile,
-            Message.subject != "",
+            Message.status == MessageStatus.DECIDED,
         )
         .group_by(Message.subject)
     )
@@ -99,6 +108,6 @@ def keep_subjects(
     return keep
 
 
-def keep_in_set(subjects: Sequence[str], *, min_shared: int) -> list[bool]:
+def keep_in_set(subjects: Sequence[str], *, min_shared: int, min_share: float = MIN_SHARE) -> list[bool]:
     """Evaluation and simulation: whether each mail keeps its subject, counted over the set itself."""
-    return [not drop for drop in boilerplate(subjects, min_shared=min_shared)]
+    return [not drop for drop in boilerplate(subjects, min_shared=min_shared, min_share=min_share)]

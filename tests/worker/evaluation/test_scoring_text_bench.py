@@ -30,4 +30,5 @@ def test_variants_drop_a_subject_shared_by_the_threshold() -> None:
     assert found["current"][0] == "Hello\n\ntext 0" and found["body_only"][0] == "text 0"
     assert found["drop_repeated"][:4] == ["text 0", "text 1", "text 2", "Unique\n\nalone"]
     assert found["drop_repeated_4"][0] == "Hello\n\ntext 0"
+    assert found["boilerplate"] == found["drop_repeated"]  # 3 of 5 mails: past the product's share too
     assert found["body_only"][4] == found["current"][4]  # no body: the subject stays

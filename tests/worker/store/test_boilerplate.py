@@ -27,6 +27,16 @@ def test_a_subject_is_boilerplate_from_the_threshold_on() -> None:
     assert boilerplate(subjects, min_shared=2) == [True, True, False]
 
 
+def test_a_subject_must_also_be_a_share_of_the_mails_counted() -> None:
+    thread = ["Energy issues"] * 3 + [f"Subject {i}" for i in range(97)]  # 3% of the mails: a topic
+    assert not any(boilerplate(thread, min_shared=3))
+    assert boilerplate(thread, min_shared=3, min_share=0.0)[:3] == [True, True, True]
+    form = ["Customer request"] * 5 + [f"Subject {i}" for i in range(95)]
+    assert boilerplate(form, min_shared=3)[:6] == [True] * 5 + [False]
+    assert boilerplate(["Customer request"], min_shared=3, known={"customer request": 2, "": 57}) == [True]
+    assert boilerplate(["Customer request"], min_shared=3, known={"customer request": 2, "": 58}) == [False]
+
+
 def test_empty_subjects_are_never_boilerplate_and_zero_turns_it_off() -> None:
     assert boilerplate(["", "", ""], min_shared=3) == [False, False, False]
     assert boilerplate(["a", "a", "a"], min_shared=0) == [False, False, False]
@@ -43,17 +53,19 @@ def _raw(i: int, subject: str) -> bytes:
 
 def test_stored_counts_are_per_profile_within_the_look_back(sqlite_url: str) -> None:
     rows = [("ops", "Alert"), ("ops", "Re: alert"), ("sales", "Alert"), ("ops", "Other"), ("ops", "")]
+    rows += [("ops", "Pending")]  # not decided yet: not counted
     with session_factory(sqlite_url).begin() as session:
         ids = [
             store_message(session, _raw(i, s), Origin("a", "INBOX", 1, i, profile=p)).id
             for i, (p, s) in enumerate(rows)
         ]
         for id_, (_, subject) in zip(ids, rows, strict=True):  # the subject is stored when decided
-            session.execute(update(Message).where(Message.id == id_).values(subject=subject))
+            values = {"subject": subject, "status": "decided" if id_ != ids[-1] else "received"}
+            session.execute(update(Message).where(Message.id == id_).values(**values))
     with session_factory(sqlite_url)() as session:
         top = max(ids)
-        assert stored_counts(session, "ops", upto=top) == {"alert": 2, "other": 1}
-        assert stored_counts(session, "ops", upto=top, exclude=ids[:1]) == {"alert": 1, "other": 1}
-        assert stored_counts(session, "ops", upto=top, lookback=2) == {"other": 1}
+        assert stored_counts(session, "ops", upto=top) == {"alert": 2, "other": 1, "": 1}
+        assert stored_counts(session, "ops", upto=top, exclude=ids[:1]) == {"alert": 1, "other": 1, "": 1}
+        assert stored_counts(session, "ops", upto=top, lookback=3) == {"other": 1, "": 1}
         keep = keep_subjects(session, [top + 1, top + 2], ["ALERT", "alert"], ["ops", "sales"], min_shared=3)
         assert keep == [False, True]  # ops: 2 stored + this one; sales: 1 stored + this one
