@@ -98,8 +98,8 @@ class Settings(BaseSettings):
     subject_boilerplate_min: int = Field(
         3,
         ge=0,
-        description="A subject shared by this many recent mails of a profile (Re:/Fwd:, case ignored) is "
-        "boilerplate: left out of the scored text. 0 = always score the subject.",
+        description="A subject shared by this many recent mails of a profile, and by 5% of them or more "
+        "(Re:/Fwd:, case ignored), is boilerplate: left out of the scored text. 0 = always score it.",
     )
     max_message_bytes: int = Field(
         25 * 1024 * 1024, description="Mails larger than this are stored with headers and a note only."
