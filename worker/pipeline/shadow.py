@@ -9,7 +9,7 @@ routing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,20 +20,27 @@ from rules import Decision as RuleDecision
 from rules import RuleSet, load_rule_set
 from worker.core.errors import InputError
 from worker.db.models import Decision, Message
-from worker.parsing.message import parse_message
+from worker.parsing.message import ParsedMail, parse_message
 from worker.pipeline.route import route
 from worker.scoring.base import Scorer
+from worker.store.boilerplate import DEFAULT_MIN_SHARED, keep_subjects
 
 log = logging.getLogger(__name__)
 
 
 def route_raw(
-    scorer: Scorer, rule_set: RuleSet, raws: Sequence[bytes], max_chars: int
+    scorer: Scorer,
+    rule_set: RuleSet,
+    raws: Sequence[bytes],
+    max_chars: int,
+    keep_subject: Callable[[list[ParsedMail]], list[bool]] | None = None,
 ) -> list[tuple[RuleDecision, dict[str, float]]]:
-    """Parse stored raw mails and route them; (decision, scores) per mail. A decision error raises."""
+    """Parse stored raw mails and route them; (decision, scores) per mail. A decision error raises.
+    ``keep_subject``: which parsed mails keep their subject in the scored text (default all)."""
     parsed = [parse_message(raw, max_chars=max_chars) for raw in raws]
     out = []
-    for routed in route(parsed, scorer, rule_set):
+    keep = keep_subject(parsed) if keep_subject is not None else None
+    for routed in route(parsed, scorer, rule_set, keep_subject=keep):
         if routed.decision is None:
             raise InputError(routed.error or "decision failed")
         out.append((routed.decision, routed.scores))
@@ -77,12 +84,27 @@ def record_shadow(
 
 
 def shadow_batch(
-    session: Session, ids: Sequence[int], scorer: Scorer, rule_set: RuleSet, *, max_chars: int = 4000
+    session: Session,
+    ids: Sequence[int],
+    scorer: Scorer,
+    rule_set: RuleSet,
+    *,
+    max_chars: int = 4000,
+    boilerplate_min: int = DEFAULT_MIN_SHARED,
 ) -> int:
-    """Decide ``ids`` under a shadow rule set beside the live one (the pipeline calls this)."""
-    rows = session.execute(select(Message.id, Message.raw).where(Message.id.in_(list(ids)))).all()
-    decided = route_raw(scorer, rule_set, [raw for _, raw in rows], max_chars)
-    record_shadow(session, [mid for mid, _ in rows], decided, rule_set, scorer.model_id)
+    """Decide ``ids`` under a shadow rule set beside the live one (the pipeline calls this); a
+    boilerplate subject is left out of the scored text as live."""
+    query = select(Message.id, Message.raw, Message.profile).where(Message.id.in_(list(ids)))
+    rows = session.execute(query).all()
+
+    def keep(parsed: list[ParsedMail]) -> list[bool]:
+        subjects, profiles = [p.subject for p in parsed], [row[2] for row in rows]
+        return keep_subjects(
+            session, [row[0] for row in rows], subjects, profiles, min_shared=boilerplate_min
+        )
+
+    decided = route_raw(scorer, rule_set, [row[1] for row in rows], max_chars, keep)
+    record_shadow(session, [row[0] for row in rows], decided, rule_set, scorer.model_id)
     return len(rows)
 
 
@@ -99,7 +121,12 @@ def run_shadow(message_ids: Sequence[int], rules_path: Path) -> int:
         shadow = load_rule_set(rules_path)
         with session_scope() as session:
             return shadow_batch(
-                session, message_ids, runtime.scorer, shadow, max_chars=runtime.settings.max_chars
+                session,
+                message_ids,
+                runtime.scorer,
+                shadow,
+                max_chars=runtime.settings.max_chars,
+                boilerplate_min=runtime.settings.subject_boilerplate_min,
             )
     except Exception:
         log.exception("shadow rule set %s failed on %d mails", rules_path, len(message_ids))

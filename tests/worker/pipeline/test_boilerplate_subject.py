@@ -15,6 +15,7 @@ from worker.db.session import session_factory
 from worker.evaluation.evaluate import LabeledMail, predict
 from worker.pipeline.classify import classify_batch
 from worker.pipeline.route import SUBJECT_LEFT_OUT
+from worker.pipeline.shadow import shadow_batch
 from worker.scoring.base import ScoreMatrix
 from worker.store.messages import Origin, store_message
 
@@ -64,6 +65,10 @@ def test_the_third_mail_with_a_shared_subject_is_scored_without_it(sqlite_url: s
         reasons = {d.message_id: d.reasons for d in session.scalars(select(Decision))}
     assert SUBJECT_LEFT_OUT in reasons[ids[2]]
     assert all(SUBJECT_LEFT_OUT not in reasons[i] for i in (ids[0], ids[1], ids[3]))
+    shadow = RecordingScorer()
+    with sessions.begin() as session:
+        shadow_batch(session, ids[2:], shadow, OFFICE)
+    assert shadow.texts == scorer.texts[2:]  # the shadow rule set scores what live scored
 
 
 def test_no_boilerplate_rule_keeps_every_subject(sqlite_url: str) -> None:
