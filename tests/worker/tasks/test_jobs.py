@@ -14,7 +14,9 @@ from worker.tasks import jobs
 
 def test_an_outage_in_inline_actions_leaves_them_to_the_sweeper(monkeypatch: pytest.MonkeyPatch) -> None:
     runtime = SimpleNamespace(
-        settings=SimpleNamespace(eager=True, max_chars=4000, shadow_rules_path=None),
+        settings=SimpleNamespace(
+            eager=True, max_chars=4000, shadow_rules_path=None, subject_boilerplate_min=3
+        ),
         profiles=None,
         scorer=None,
         rule_set=None,
