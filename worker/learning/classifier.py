@@ -12,10 +12,8 @@ where ``lr⁺`` is the regression over the classes it has seen and 0 for the oth
 few categories can outweigh a prior that leaned elsewhere while the prior's part keeps the unreviewed
 categories (and "none", until reviewers mark mails as none) reachable. ``C``, ``w``, ``T`` and ``b`` are
 chosen by cross-validation on the reviewed mails themselves, never fixed: ``C`` and ``w`` by the
-one-standard-error rule (the least ``w``, then the smallest ``C``, whose out-of-fold NLL is within one
-standard error of the least one), so that with few or unrepresentative examples the folds trust the
-prior and the stronger regularisation unless the regression is better beyond noise, and with many the
-regression (Enron, 20 time-ordered mails per genre: w 0.8 → 0.6, accuracy 0.513 → 0.562). The
+one-standard-error rule of :mod:`worker.learning.selection` (Enron, 20 time-ordered mails per genre:
+w 0.8 → 0.6, accuracy 0.513 → 0.562), ``T`` and ``b`` by the least NLL of the chosen blend. The
 folds are blocked in review order (reviews of one thread or one week stay together), so they do not
 flatter the regression: on the Enron replay blocked folds gave 0.534 where shuffled ones gave 0.497
 (all still below zero-shot 0.578: an open problem, see docs/benchmarks.md). The out-of-fold
@@ -37,11 +35,7 @@ from numpy.typing import ArrayLike
 
 from worker.learning import calibration as cal
 from worker.learning import confidence as conf
-
-C_GRID = (1.0, 4.0, 16.0, 64.0)
-W_GRID = (0.0, 0.2, 0.4, 0.6, 0.7, 0.8, 0.9, 1.0)
-FOLDS = 3
-SEED = 13
+from worker.learning import selection as sel
 
 
 def features(vectors: np.ndarray, scores: np.ndarray) -> np.ndarray:
@@ -74,7 +68,7 @@ class LearnedModel:
         base = cal.prior(scores)
         if self.weight > 0 and len(self.classes) > 1:
             lr = cal.softmax(features(vectors, scores) @ self.coef.T + self.intercept)
-            base = _blend(base, lr, self.classes, self.weight)
+            base = sel.blend(base, lr, self.classes, self.weight)
         probs = cal.temper(base, self.temperature, self.none_bias)
         if not len(self.examples):
             return probs
@@ -100,50 +94,6 @@ class LearnedModel:
 _ARRAYS = ("classes", "coef", "intercept", "examples", "example_labels", "confidence")
 
 
-def _blend(prior: np.ndarray, lr: np.ndarray, classes: np.ndarray, weight: float) -> np.ndarray:
-    """``weight`` · lr⁺ + (1 − weight) · prior; lr⁺ is the regression over the classes it saw, 0 elsewhere
-    (no reviewed mail is of an unseen class: only the prior's part keeps those reachable)."""
-    extended = np.zeros_like(prior)
-    extended[:, classes] = lr
-    return weight * extended + (1 - weight) * prior
-
-
-def _regression(c: float) -> object:
-    from sklearn.linear_model import LogisticRegression
-
-    return LogisticRegression(C=c, class_weight="balanced", max_iter=300)
-
-
-def _folds(y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    from sklearn.model_selection import KFold, StratifiedKFold
-
-    smallest = int(np.bincount(y)[np.unique(y)].min())
-    if smallest >= 2:
-        splitter = StratifiedKFold(min(FOLDS, smallest))  # blocked: reviews in review order
-        return list(splitter.split(y, y))
-    return list(KFold(min(FOLDS, len(y)), shuffle=True, random_state=SEED).split(y))
-
-
-def _losses(probs: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return -np.log(np.clip(probs[np.arange(len(y)), y], 1e-12, None))
-
-
-def _standard_error(diff: np.ndarray) -> float:
-    return float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else 0.0
-
-
-def _one_standard_error(losses: dict[tuple[float, float], np.ndarray]) -> tuple[float, float]:
-    """(C, w): the least blend weight, then the smallest C, whose out-of-fold NLL is within one
-    standard error of the best's (the paired per-mail differences'): differences the folds cannot tell
-    from noise go to the prior and to the stronger regularisation."""
-    best = min(losses.values(), key=lambda v: float(v.mean()))
-    for w, c in sorted(losses):
-        diff = losses[(w, c)] - best
-        if diff.mean() <= _standard_error(diff):
-            return c, w
-    raise AssertionError("the best candidate is always within one standard error of itself")
-
-
 def fit(vectors: np.ndarray, scores: np.ndarray, gold: ArrayLike, labels: Sequence[str]) -> LearnedModel:
     """A model from reviewed mails: ``gold`` holds each mail's column (``len(labels)`` = "none")."""
     y = np.asarray(gold, dtype=int)
@@ -157,19 +107,8 @@ def fit(vectors: np.ndarray, scores: np.ndarray, gold: ArrayLike, labels: Sequen
     if len(counts) < 2 or len(y) < 4:
         return empty
     x = features(vectors, scores)
-    oof = {c: np.zeros((len(y), len(counts))) for c in C_GRID}
-    classes = np.unique(y)
-    folds = _folds(y)
-    for train, test in folds:
-        for c in C_GRID:
-            model = _regression(c).fit(x[train], y[train])  # type: ignore[attr-defined]
-            proba = np.zeros((len(test), len(classes)))
-            proba[:, np.searchsorted(classes, model.classes_)] = model.predict_proba(x[test])
-            oof[c][test] = proba
-    chosen_c, weight = _one_standard_error(
-        {(w, c): _losses(_blend(prior, oof[c], classes, w), y) for c in C_GRID for w in W_GRID}
-    )
-    blended = _blend(prior, oof[chosen_c], classes, weight)
+    folds = sel.folds(y)
+    chosen_c, weight, blended = sel.select(x, y, prior, folds)
     temperature, none_bias = cal.fit_temperature(blended, y)
     final = cal.temper(blended, temperature, none_bias)
     example_labels = np.where(y < k, y, -1)
@@ -177,7 +116,7 @@ def fit(vectors: np.ndarray, scores: np.ndarray, gold: ArrayLike, labels: Sequen
     correct = final[:, :k].argmax(axis=1) == y  # a mail reviewed as "none" is never right to route
     coef_conf = conf.fit_confidence(final[:, :k].max(axis=1), near, correct)
     confidence = conf.confidence(final[:, :k].max(axis=1), near, coef_conf)
-    model = _regression(chosen_c).fit(x, y)  # type: ignore[attr-defined]
+    model = sel.regression(chosen_c).fit(x, y)  # type: ignore[attr-defined]
     coef, intercept = np.asarray(model.coef_), np.asarray(model.intercept_)
     if len(model.classes_) == 2:  # binary: sigmoid(a) = softmax([-a/2, a/2])
         coef, intercept = np.vstack([-coef / 2, coef / 2]), np.concatenate([-intercept / 2, intercept / 2])

@@ -92,12 +92,12 @@ def test_two_labels_only() -> None:
 
 
 def test_cross_validation_differences_within_noise_go_to_the_prior_and_regularisation() -> None:
-    from worker.learning.classifier import _one_standard_error
+    from worker.learning.selection import one_standard_error
 
     rng = np.random.default_rng(1)
     base = rng.exponential(size=60)
     noisy = base + rng.normal(0.0, 0.5, size=60)  # the same on average: within one standard error
     losses = {(0.8, 16.0): base - 0.01, (0.2, 4.0): noisy, (0.2, 1.0): noisy + 5.0, (0.0, 1.0): base + 1.0}
-    assert _one_standard_error(losses) == (4.0, 0.2)
+    assert one_standard_error(losses) == (4.0, 0.2)
     losses[(0.8, 16.0)] = base - 2.0  # clearly better: chosen
-    assert _one_standard_error(losses) == (16.0, 0.8)
+    assert one_standard_error(losses) == (16.0, 0.8)
