@@ -32,15 +32,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from rules import RuleSet, load_rule_set  # noqa: E402
-from worker.evaluation.evaluate import (  # noqa: E402
-    NO_LABEL,
-    LabeledMail,
-    load_csv,
-    load_enron_berkeley,
-    rule_set_for_labels,
-    sample,
-)
-from worker.evaluation.simulate import CURVE, Prepared, learning_curve, prepare  # noqa: E402
+from worker.evaluation.datasets import load_csv, load_enron_berkeley  # noqa: E402
+from worker.evaluation.labeled import NO_LABEL, LabeledMail, rule_set_for_labels, sample  # noqa: E402
+from worker.evaluation.prepared import Prepared, prepare  # noqa: E402
+from worker.evaluation.simulate import CURVE, learning_curve  # noqa: E402
 
 DEFAULT_DATASET = REPO / ".." / "shared" / "datasets" / "enron-berkeley"
 ENRON_RULES = REPO / "rules" / "examples" / "enron-genre.yaml"

@@ -26,7 +26,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from rules import load_rule_set  # noqa: E402
-from worker.evaluation.evaluate import ENRON_GENRES, LabeledMail, evaluate, load_enron_berkeley, sample  # noqa: E402
+from worker.evaluation.datasets import ENRON_GENRES, load_enron_berkeley  # noqa: E402
+from worker.evaluation.evaluate import evaluate  # noqa: E402
+from worker.evaluation.labeled import LabeledMail, sample  # noqa: E402
 from worker.evaluation.metrics import classification_report  # noqa: E402
 
 DEFAULT_DATASET = REPO / ".." / "shared" / "datasets" / "enron-berkeley"

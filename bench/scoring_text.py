@@ -32,14 +32,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from rules import RuleSet, load_rule_set  # noqa: E402
-from worker.evaluation.evaluate import (  # noqa: E402
-    NO_LABEL,
-    LabeledMail,
-    load_csv,
-    load_enron_berkeley,
-    rule_set_for_labels,
-    sample,
-)
+from worker.evaluation.datasets import load_csv, load_enron_berkeley  # noqa: E402
+from worker.evaluation.labeled import NO_LABEL, LabeledMail, rule_set_for_labels, sample  # noqa: E402
 from worker.evaluation.metrics import macro_f1  # noqa: E402
 from worker.learning import calibration as cal  # noqa: E402
 from worker.learning.vectors import zero_shot_from_vectors  # noqa: E402

@@ -40,9 +40,10 @@ sys.path.insert(0, str(REPO))
 
 from learning import load  # noqa: E402  (bench/learning.py)
 
-from worker.evaluation.evaluate import LabeledMail, rule_set_for_labels  # noqa: E402
+from worker.evaluation.labeled import LabeledMail, rule_set_for_labels  # noqa: E402
 from worker.evaluation.metrics import accuracy, macro_f1  # noqa: E402
-from worker.evaluation.simulate import Prepared, prepare, replay, reviewed_first  # noqa: E402
+from worker.evaluation.prepared import Prepared, prepare  # noqa: E402
+from worker.evaluation.simulate import replay, reviewed_first  # noqa: E402
 
 N = 20
 BATCH = 16
@@ -65,7 +66,7 @@ def in_scope_split(gold: np.ndarray, k: int, n: int) -> tuple[list[int], list[in
 def lr_head(
     vectors: np.ndarray, gold: np.ndarray, names: Sequence[str], train: list[int], test: list[int]
 ) -> dict[str, float]:
-    """simulate.py's reference regression on ``vectors``: held-out accuracy, macro-F1, fit seconds."""
+    """figures.py's reference regression on ``vectors``: held-out accuracy, macro-F1, fit seconds."""
     from sklearn.linear_model import LogisticRegression
 
     started = time.perf_counter()

@@ -28,7 +28,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from rules import load_rule_set  # noqa: E402
-from worker.evaluation.evaluate import load_enron_berkeley, predict, sample  # noqa: E402
+from worker.evaluation.datasets import load_enron_berkeley  # noqa: E402
+from worker.evaluation.evaluate import predict  # noqa: E402
+from worker.evaluation.labeled import sample  # noqa: E402
 
 DEFAULT_DATASET = REPO / ".." / "shared" / "datasets" / "enron-berkeley"
 RULES = REPO / "rules" / "examples" / "enron-genre.yaml"

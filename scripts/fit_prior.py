@@ -18,7 +18,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from learning import load, out_of_scope  # noqa: E402
 
-from worker.evaluation.simulate import prepare  # noqa: E402
+from worker.evaluation.prepared import prepare  # noqa: E402
 from worker.learning import calibration as cal  # noqa: E402
 
 DATASETS = REPO / ".." / "shared" / "datasets"

@@ -12,7 +12,7 @@ sys.path.append(str(REPO / "bench"))
 
 import setfit_trial as trial
 
-from worker.evaluation.evaluate import LabeledMail
+from worker.evaluation.labeled import LabeledMail
 
 
 def _mail(key: str, gold: str) -> LabeledMail:

@@ -77,7 +77,8 @@ def backtest_command(
     if labeled is not None:
         if shadow:
             raise InputError("--shadow records decisions of stored mail; it cannot be used with --labeled")
-        from worker.evaluation.evaluate import load_labeled, sample
+        from worker.evaluation.datasets import load_labeled
+        from worker.evaluation.labeled import sample
 
         mails = sample(load_labeled(labeled, fmt, labels_file=labels), limit)
         live = old_rules or load_rule_set(settings.rules_path)

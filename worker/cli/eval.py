@@ -70,7 +70,9 @@ def eval_command(
 ) -> None:
     """Score a labeled mail set through the pipeline; report accuracy, macro-F1 and coverage."""
     from rules import load_rule_set
-    from worker.evaluation.evaluate import evaluate, load_labeled, sample
+    from worker.evaluation.datasets import load_labeled
+    from worker.evaluation.evaluate import evaluate
+    from worker.evaluation.labeled import sample
     from worker.evaluation.metrics import plot_confusion
     from worker.scoring.registry import create_scorer, learns_from_reviews
 

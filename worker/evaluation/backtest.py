@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 from rules import Decision as RuleDecision
 from rules import RuleSet
 from worker.db.models import Correction, Decision, Message
-from worker.evaluation.evaluate import LabeledMail, predict
+from worker.evaluation.evaluate import predict
+from worker.evaluation.labeled import LabeledMail
 from worker.pipeline.shadow import record_shadow, route_raw
 from worker.scoring.base import Scorer
 

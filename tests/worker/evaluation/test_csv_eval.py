@@ -10,7 +10,9 @@ import pytest
 
 from rules import Category, Policy, RuleSet
 from worker.core.errors import InputError
-from worker.evaluation.evaluate import NO_LABEL, evaluate, load_csv, rule_set_for_labels
+from worker.evaluation.datasets import load_csv
+from worker.evaluation.evaluate import evaluate
+from worker.evaluation.labeled import NO_LABEL, rule_set_for_labels
 from worker.evaluation.metrics import NO_LABEL as NONE_ROW
 
 RULES = RuleSet(

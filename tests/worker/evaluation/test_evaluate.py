@@ -15,7 +15,8 @@ from tests.builders import MessageBuilder
 from worker.cli import eval as eval_cli
 from worker.core.errors import InputError
 from worker.evaluation import metrics
-from worker.evaluation.evaluate import load_eml_folder, load_enron_berkeley, load_labeled, sample
+from worker.evaluation.datasets import load_eml_folder, load_enron_berkeley, load_labeled
+from worker.evaluation.labeled import sample
 
 REPO = Path(__file__).resolve().parents[3]
 ENRON = REPO / ".." / "shared" / "datasets" / "enron-berkeley"

@@ -6,7 +6,7 @@ import importlib.util
 from types import ModuleType
 
 from tests.conftest import REPO
-from worker.evaluation.evaluate import csv_mail
+from worker.evaluation.datasets import csv_mail
 from worker.parsing.message import parse_message
 
 

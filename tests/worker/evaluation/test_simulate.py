@@ -8,8 +8,9 @@ import numpy as np
 
 from rules import Category, Policy, RuleSet
 from tests.worker.learning.fakes import PreferenceScorer, WordEmbedder
-from worker.evaluation.evaluate import NO_LABEL, LabeledMail
-from worker.evaluation.simulate import Prepared, learning_curve, prepare, replay, reviewed_first, time_key
+from worker.evaluation.labeled import NO_LABEL, LabeledMail
+from worker.evaluation.prepared import Prepared, prepare, time_key
+from worker.evaluation.simulate import learning_curve, replay, reviewed_first
 
 RULES = RuleSet(
     name="desk",

@@ -12,7 +12,8 @@ from rules import load_rule_set
 from tests.conftest import REPO
 from worker.db.models import Decision
 from worker.db.session import session_factory
-from worker.evaluation.evaluate import LabeledMail, predict
+from worker.evaluation.evaluate import predict
+from worker.evaluation.labeled import LabeledMail
 from worker.pipeline.classify import classify_batch
 from worker.pipeline.route import SUBJECT_LEFT_OUT
 from worker.pipeline.shadow import shadow_batch
