@@ -57,8 +57,9 @@ def run(mails: int, root: Path, server, url: str) -> None:  # type: ignore[no-un
 
     from connectors.imap.accounts import load_accounts
     from connectors.imap.client import session
+    from connectors.imap.folder_config import FolderConfig
     from connectors.imap.mailbox import close_pooled
-    from connectors.imap.poller import FolderConfig, poll_folder_once
+    from connectors.imap.poller import poll_folder_once
     from worker.cli.common import quiet_libraries
     from worker.cli.db import upgrade
     from worker.core.settings import get_settings

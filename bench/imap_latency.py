@@ -66,7 +66,8 @@ def run(args, root, server, append, imap, write_accounts) -> None:  # type: igno
     os.environ.pop("MAILROUTE_BROKER_URL", None)
     from connectors.imap.accounts import load_accounts
     from connectors.imap.client import session
-    from connectors.imap.poller import FolderConfig, poll_folder_once
+    from connectors.imap.folder_config import FolderConfig
+    from connectors.imap.poller import poll_folder_once
     from connectors.imap.watcher import FolderWatcher
     from worker.cli.common import quiet_libraries
     from worker.cli.db import upgrade

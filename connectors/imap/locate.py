@@ -15,9 +15,9 @@ from typing import Any
 
 from imapclient import IMAPClient
 
+from connectors.imap.batch import MID_FIELD, message_id_of
 from connectors.imap.folders import server_folder
 from connectors.imap.mailbox import Location, record, select
-from connectors.imap.poller import MID_FIELD, message_id_of
 from worker.db.models import Message
 from worker.store.messages import sha256_hex
 

@@ -19,7 +19,8 @@ import pytest
 from sqlalchemy import select
 
 from connectors.imap.client import connect
-from connectors.imap.watcher import Backoff, FolderWatcher
+from connectors.imap.recovery import Backoff
+from connectors.imap.watcher import FolderWatcher
 from tests.chaos.conftest import (
     audit,
     chaos_mail,

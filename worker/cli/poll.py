@@ -14,8 +14,9 @@ from tqdm import tqdm
 
 from connectors.imap.accounts import Account, load_accounts
 from connectors.imap.client import session
+from connectors.imap.folder_config import FolderConfig
 from connectors.imap.lease import FolderLease
-from connectors.imap.poller import FolderConfig, poll_folder_once
+from connectors.imap.poller import poll_folder_once
 from connectors.imap.watcher import FolderWatcher
 from worker.cli.common import quiet_libraries
 from worker.core.errors import ConfigError

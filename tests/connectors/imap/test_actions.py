@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import func, select
 
 from connectors.imap.client import session
-from connectors.imap.poller import FolderConfig, poll_folder_once
+from connectors.imap.folder_config import FolderConfig
+from connectors.imap.poller import poll_folder_once
 from tests.connectors.conftest import ACCOUNT, ImapEnv, append, imap, make_mail
 from worker.db.models import Action, ActionStatus, Message
 from worker.db.session import session_factory, session_scope

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from connectors.imap.client import session
-from connectors.imap.poller import FolderConfig, poll_folder_once
+from connectors.imap.folder_config import FolderConfig
+from connectors.imap.poller import poll_folder_once
 from tests.connectors.conftest import ImapEnv, append, imap, install_env, make_mail, teardown_env
 from tests.connectors.dovecot import Dovecot
 from tests.worker.profiles_fixtures import PERSONAL, WordScorer

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import func, select
 
 from connectors.imap.client import connect
-from connectors.imap.watcher import Backoff, FolderWatcher
+from connectors.imap.recovery import Backoff
+from connectors.imap.watcher import FolderWatcher
 from tests.connectors.conftest import ImapEnv, append, make_mail
 from tests.connectors.dovecot import Dovecot
 from worker.core.settings import Settings
