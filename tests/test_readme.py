@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
+from types import ModuleType
 
-from tests.conftest import REPO
+from tests.conftest import REPO, load_script
 
 
-def load_table_script():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("settings_table", REPO / "scripts" / "settings_table.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def load_table_script() -> ModuleType:
+    return load_script("scripts/settings_table.py")
 
 
 def test_readme_settings_table_is_current() -> None:

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 from types import ModuleType
 
-from tests.conftest import REPO
+from tests.conftest import load_script
 from worker.evaluation.datasets import csv_mail
 from worker.parsing.message import parse_message
 
 
 def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("scoring_text", REPO / "bench" / "scoring_text.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bench/scoring_text.py")
 
 
 def test_variants_drop_a_subject_shared_by_the_threshold() -> None:
