@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,6 @@ import pytest
 from sqlalchemy import select
 
 from connectors.imap.client import connect
-from connectors.imap.recovery import Backoff
 from connectors.imap.watcher import FolderWatcher
 from tests.chaos.conftest import (
     audit,
@@ -30,16 +28,19 @@ from tests.chaos.conftest import (
     write_webhooks,
 )
 from tests.chaos.services import wait_for
-from tests.connectors.conftest import ImapEnv, append, imap, install_env, teardown_env
+from tests.connectors.conftest import ImapEnv, append, imap, install_env, teardown_env, watching
 from tests.connectors.dovecot import Dovecot
 from tests.connectors.receiver import Receiver, Reply, receiver
 from worker.core.settings import Settings
 from worker.db.models import Decision, Message, PollCursor
 from worker.db.session import session_factory
 from worker.scoring.backends.constant import ConstantScorer
-from worker.tasks import enqueue_classify
 
 pytestmark = [pytest.mark.chaos, pytest.mark.integration, pytest.mark.timeout(240)]
+
+# a safety poll every 10 s (production: idle_poll_s, 5 min) catches a notification a restarting server
+# never sent, within the test's time
+CHAOS: dict[str, Any] = {"lease_ttl_s": 5.0, "idle_poll_s": 10.0, "join_s": 15.0}
 
 
 @pytest.fixture
@@ -65,32 +66,6 @@ def chaos_imap(
     )
     yield env
     teardown_env()
-
-
-@contextmanager
-def watching(env: ImapEnv, connect_fn: Callable[[Any, Settings], Any] = connect) -> Iterator[FolderWatcher]:
-    # a safety poll every 10 s (production: idle_poll_s, 5 min) catches a notification a restarting
-    # server never sent, within the test's time
-    settings = env.settings.model_copy(
-        update={"poll_interval_s": 3600.0, "lease_ttl_s": 5.0, "idle_poll_s": 10.0}
-    )
-    watcher = FolderWatcher(
-        env.account(),
-        "INBOX",
-        session_factory(env.db_url),
-        settings,
-        enqueue=enqueue_classify,
-        connect_fn=connect_fn,
-        backoff=Backoff(base_s=0.2, cap_s=1.0),
-    )
-    thread = threading.Thread(target=watcher.run, daemon=True)
-    thread.start()
-    try:
-        yield watcher
-    finally:
-        watcher.stop.set()
-        thread.join(timeout=15)
-        assert not thread.is_alive(), "the watcher did not stop"
 
 
 def diagnose(env: ImapEnv, watcher: FolderWatcher) -> str:
@@ -142,7 +117,7 @@ def check_all(env: ImapEnv, hook: Receiver, n: int) -> None:
 
 def test_connection_cut_and_server_restarted_during_idle(chaos_imap: ImapEnv, hook: Receiver) -> None:
     env, server = chaos_imap, chaos_imap.server
-    with watching(env) as watcher:
+    with watching(env, **CHAOS) as watcher:
         assert wait_for(lambda: watcher.stats.polls >= 1, 30)
         append(server, [chaos_mail(i, "idle") for i in range(20)])
         assert wait_for(lambda: n_decided(env) == 20, 60), audit(env.db_url).summary()
@@ -189,7 +164,7 @@ def test_connection_cut_and_server_restarted_during_fetch(chaos_imap: ImapEnv, h
     def faulty_connect(account: Any, settings: Settings) -> Any:
         return FaultyFetch(connect(account, settings), plan, counter)
 
-    with watching(env, faulty_connect) as watcher:
+    with watching(env, connect_fn=faulty_connect, **CHAOS) as watcher:
         assert wait_for(lambda: n_decided(env) == 60, 120), audit(env.db_url).summary()
         assert watcher.stats.losses >= 2 and watcher.stats.connects >= 3, watcher.stats
     assert counter[0] >= 15, "every planned fault fired"

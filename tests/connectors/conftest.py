@@ -8,10 +8,13 @@ scorer. Fault tests reuse ``dovecot.restart()`` / ``dovecot.reset_uidvalidity()`
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 from imapclient import IMAPClient
@@ -143,6 +146,43 @@ def dotted_env(
     """``imap_env`` on the ``INBOX.``-prefixed, ``.``-delimited dialect."""
     yield install_env(monkeypatch, dotted_dovecot, sqlite_url, tmp_path)
     teardown_env()
+
+
+@contextmanager
+def watching(
+    env: ImapEnv,
+    *,
+    connect_fn: Callable[[Any, Settings], Any] | None = None,
+    enqueue: Callable[[list[int]], None] | None = None,
+    join_s: float = 10.0,
+    **settings: object,
+) -> Iterator[Any]:
+    """A :class:`FolderWatcher` of the env's INBOX running in a thread (poll interval an hour, lease
+    3 s, fast reconnect backoff; ``settings`` override them), stopped afterwards and checked stopped.
+    ``enqueue`` defaults to routing eagerly, ``connect_fn`` to the real client."""
+    from connectors.imap.client import connect
+    from connectors.imap.recovery import Backoff
+    from connectors.imap.watcher import FolderWatcher
+    from worker.db.session import session_factory
+    from worker.tasks import enqueue_classify
+
+    watcher = FolderWatcher(
+        env.account(),
+        "INBOX",
+        session_factory(env.db_url),
+        env.settings.model_copy(update={"poll_interval_s": 3600.0, "lease_ttl_s": 3.0, **settings}),
+        enqueue=enqueue or enqueue_classify,
+        connect_fn=connect_fn or connect,
+        backoff=Backoff(base_s=0.2, cap_s=1.0),
+    )
+    thread = threading.Thread(target=watcher.run, daemon=True)
+    thread.start()
+    try:
+        yield watcher
+    finally:
+        watcher.stop.set()
+        thread.join(timeout=join_s)
+        assert not thread.is_alive(), "the watcher did not stop"
 
 
 def teardown_env() -> None:

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from connectors.imap.client import connect
-from connectors.imap.recovery import Backoff
 from connectors.imap.watcher import FolderWatcher
-from tests.connectors.conftest import ImapEnv, append, make_mail
+from tests.connectors.conftest import ImapEnv, append, make_mail, watching
 from tests.connectors.dovecot import Dovecot
 from worker.core.settings import Settings
 from worker.db.models import Decision
@@ -39,27 +37,6 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 15.0) -> bool:
     return False
 
 
-@contextmanager
-def watching(env: ImapEnv, **kwargs: object) -> Iterator[FolderWatcher]:
-    settings = env.settings.model_copy(update={"poll_interval_s": 3600.0, "lease_ttl_s": 3.0, **kwargs})
-    watcher = FolderWatcher(
-        env.account(),
-        "INBOX",
-        session_factory(env.db_url),
-        settings,
-        enqueue=enqueue_classify,
-        backoff=Backoff(base_s=0.2, cap_s=1.0),
-    )
-    thread = threading.Thread(target=watcher.run, daemon=True)
-    thread.start()
-    try:
-        yield watcher
-    finally:
-        watcher.stop.set()
-        thread.join(timeout=10)
-        assert not thread.is_alive()
-
-
 def test_idle_wakes_the_poller_for_a_new_mail(imap_env: ImapEnv) -> None:
     with watching(imap_env) as watcher:
         assert wait_for(lambda: watcher.stats.polls >= 1)
@@ -76,24 +53,10 @@ def test_interval_polling_when_the_server_has_no_idle(imap_env: ImapEnv) -> None
         client.has_capability = lambda name: name.upper() != "IDLE"  # type: ignore[method-assign]
         return client
 
-    settings = imap_env.settings.model_copy(update={"poll_interval_s": 0.3, "lease_ttl_s": 3.0})
-    watcher = FolderWatcher(
-        imap_env.account(),
-        "INBOX",
-        session_factory(imap_env.db_url),
-        settings,
-        enqueue=enqueue_classify,
-        connect_fn=no_idle,
-    )
-    thread = threading.Thread(target=watcher.run, daemon=True)
-    thread.start()
-    try:
+    with watching(imap_env, connect_fn=no_idle, poll_interval_s=0.3) as watcher:
         assert wait_for(lambda: watcher.stats.polls >= 1)
         append(imap_env.server, [make_mail(1), make_mail(2)])
         assert wait_for(lambda: len(decided(imap_env.db_url)) == 2)
-    finally:
-        watcher.stop.set()
-        thread.join(timeout=10)
     assert watcher.stats.polls >= 2
 
 
@@ -218,28 +181,12 @@ def test_mail_announced_during_the_poll_is_read_without_waiting_for_the_safety_p
         client.fetch = fetch_and_race  # type: ignore[method-assign]
         return client
 
-    settings = imap_env.settings.model_copy(
-        update={"poll_interval_s": 3600.0, "idle_poll_s": 300.0, "lease_ttl_s": 30.0}
-    )
-    watcher = FolderWatcher(
-        imap_env.account(),
-        "INBOX",
-        session_factory(imap_env.db_url),
-        settings,
-        enqueue=enqueue_classify,
-        connect_fn=racing,
-    )
-    thread = threading.Thread(target=watcher.run, daemon=True)
-    thread.start()
-    try:
+    with watching(imap_env, connect_fn=racing, idle_poll_s=300.0, lease_ttl_s=30.0) as watcher:
         assert wait_for(lambda: watcher.stats.polls >= 1)
         armed.set()
         append(imap_env.server, [make_mail(1)])
         assert wait_for(lambda: len(decided(imap_env.db_url)) == 2, timeout=10), watcher.stats
         assert not armed.is_set()
-    finally:
-        watcher.stop.set()
-        thread.join(timeout=10)
 
 
 def test_mail_arriving_while_the_batch_is_classified_in_process_is_read_at_once(imap_env: ImapEnv) -> None:
@@ -252,21 +199,10 @@ def test_mail_arriving_while_the_batch_is_classified_in_process_is_read_at_once(
             appended.set()
             append(imap_env.server, [make_mail(2)])  # after the poll's last command, before IDLE
 
-    settings = imap_env.settings.model_copy(
-        update={"poll_interval_s": 3600.0, "idle_poll_s": 300.0, "lease_ttl_s": 30.0}
-    )
-    watcher = FolderWatcher(
-        imap_env.account(), "INBOX", session_factory(imap_env.db_url), settings, enqueue=enqueue_and_race
-    )
-    thread = threading.Thread(target=watcher.run, daemon=True)
-    thread.start()
-    try:
+    with watching(imap_env, enqueue=enqueue_and_race, idle_poll_s=300.0, lease_ttl_s=30.0) as watcher:
         assert wait_for(lambda: watcher.stats.polls >= 1)
         append(imap_env.server, [make_mail(1)])
         assert wait_for(lambda: len(decided(imap_env.db_url)) == 2, timeout=10), watcher.stats
-    finally:
-        watcher.stop.set()
-        thread.join(timeout=10)
 
 
 def test_mail_arriving_just_before_idle_starts_waits_one_slice_not_the_safety_poll(imap_env: ImapEnv) -> None:
@@ -287,25 +223,9 @@ def test_mail_arriving_just_before_idle_starts_waits_one_slice_not_the_safety_po
         client.noop = noop_then_race  # type: ignore[method-assign]
         return client
 
-    settings = imap_env.settings.model_copy(
-        update={"poll_interval_s": 3600.0, "idle_poll_s": 300.0, "lease_ttl_s": 30.0}
-    )
-    watcher = FolderWatcher(
-        imap_env.account(),
-        "INBOX",
-        session_factory(imap_env.db_url),
-        settings,
-        enqueue=enqueue_classify,
-        connect_fn=late,
-    )
-    thread = threading.Thread(target=watcher.run, daemon=True)
-    thread.start()
-    try:
+    with watching(imap_env, connect_fn=late, idle_poll_s=300.0, lease_ttl_s=30.0) as watcher:
         assert wait_for(lambda: watcher.stats.polls >= 1)
         armed.set()  # the next NOOP check is followed by a mail: after the poll of this one, at the latest
         append(imap_env.server, [make_mail(1)])
         assert wait_for(lambda: len(decided(imap_env.db_url)) == 2, timeout=10), watcher.stats
         assert not armed.is_set()
-    finally:
-        watcher.stop.set()
-        thread.join(timeout=10)
