@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pytest
+import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from admin.app import create_app
 from admin.auth import hash_password
 from tests.admin.builders import OFFICE_RULES, PASSWORD, office_rules
+from tests.chaos.services import free_port
 from worker.core.settings import Settings
 from worker.pipeline.runtime import Runtime
 from worker.scoring.backends.constant import ConstantScorer
@@ -54,6 +59,24 @@ def make_app(url: str, enqueued: Enqueued | None = None, **extra: object) -> Fas
         rule_set_provider=office_rules,
         enqueue=enqueued if enqueued is not None else Enqueued(),
     )
+
+
+@contextmanager
+def serving(app: FastAPI, *, log_level: str = "warning") -> Iterator[int]:
+    """``app`` served by a real uvicorn on a free loopback port (yielded), in a thread; stopped after."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level=log_level))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def csrf_of(html: str) -> str:

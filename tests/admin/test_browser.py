@@ -8,20 +8,16 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import select
 
 from tests.admin.builders import PASSWORD, XSS_TEXT, MailSpec, add_mail, seed_demo
 from tests.admin.cdp import Browser, find_chromium
-from tests.admin.conftest import make_app
+from tests.admin.conftest import make_app, serving
 from tests.admin.people import USER_PASSWORD, add_user
 from tests.admin.routes import endpoints
 from tests.conftest import require_service
@@ -29,12 +25,6 @@ from worker.db.models import Message, Role
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = os.environ.get("MAILROUTE_SCREENSHOTS")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -52,17 +42,8 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture
 def server(sqlite_url: str) -> Iterator[tuple[str, FastAPI]]:
     app = make_app(sqlite_url)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", app
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app) as port:
+        yield f"http://127.0.0.1:{port}", app
 
 
 def fill(selector: str, value: str) -> str:

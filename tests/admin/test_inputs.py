@@ -4,18 +4,14 @@ store or compare such text: before the check, a search with ``q=%00`` answered 5
 from __future__ import annotations
 
 import http.client
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.admin.builders import MailSpec, add_mail
-from tests.admin.conftest import PASSWORD, csrf_of, login, make_app
+from tests.admin.conftest import PASSWORD, csrf_of, login, make_app, serving
 
 AUTH = {"Authorization": "Bearer test-api-token"}
 QUERY_FIELDS = ("q", "account", "category", "state", "sort", "since", "until", "page")
@@ -101,17 +97,7 @@ def test_a_nul_in_the_login_or_playground_form_answers_400(pg_app: FastAPI) -> N
 def test_a_real_server_keeps_the_connection_after_a_refused_search(pg_app: FastAPI, mid: int) -> None:
     """uvicorn on a raw socket: a 500 used to close the connection, so the next keep-alive request on
     it failed. Now the 400 is an ordinary answer and the same connection serves the next request."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(pg_app, host="127.0.0.1", port=port, log_level="critical"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
+    with serving(pg_app, log_level="critical") as port:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         headers = {"Authorization": "Bearer test-api-token"}
         answers = []
@@ -122,6 +108,3 @@ def test_a_real_server_keeps_the_connection_after_a_refused_search(pg_app: FastA
         assert [a[0] for a in answers] == [400, 200, 400, 200], answers
         assert all(a[1] != "close" for a in answers), answers
         conn.close()
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)

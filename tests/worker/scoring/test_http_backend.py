@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ import httpx
 import numpy as np
 import pytest
 
+from tests.chaos.services import free_port
 from tests.worker.scoring.conftest import INSTRUCTION, LABELS, MAILS, require_vllm
 from worker.core.errors import BackendError, TransientError
 from worker.scoring.backends.http import HttpRerankerScorer
@@ -72,12 +72,6 @@ def test_4xx_fails_fast() -> None:
     with pytest.raises(BackendError):
         HttpRerankerScorer("http://x", model="m", retries=3, backoff_s=0, client=client).score(["m"], ["a"])
     assert len(seen) == 1
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.mark.slow
