@@ -6,6 +6,8 @@ was last used and whether it is revoked. Every change goes through ``admin.users
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
@@ -31,6 +33,17 @@ def _page(
     return render(request, "users.html", context, status=400 if error else 200)
 
 
+def _change(request: Request, session: Session, change: Callable[[], object]) -> Response:
+    """Run a user change: committed and back to the list, or rolled back and the page with its error."""
+    try:
+        change()
+    except users.UserError as e:
+        session.rollback()
+        return _page(request, session, error=str(e))
+    session.commit()
+    return RedirectResponse("/users", status_code=303)
+
+
 def _name(session: Session, user_id: int) -> str:
     user = session.get(User, user_id)
     if user is None:
@@ -53,13 +66,13 @@ def add_user(
     session: Session = Depends(db),
 ) -> Response:
     actor = page_principal(request).name
-    try:
-        users.add_user(session, username, password, role=role, profiles=profiles.split(","), actor=actor)
-    except users.UserError as e:
-        session.rollback()
-        return _page(request, session, error=str(e))
-    session.commit()
-    return RedirectResponse("/users", status_code=303)
+    return _change(
+        request,
+        session,
+        lambda: users.add_user(
+            session, username, password, role=role, profiles=profiles.split(","), actor=actor
+        ),
+    )
 
 
 @router.post("/users/{user_id}/role", response_class=HTMLResponse)
@@ -71,13 +84,9 @@ def set_role(
     session: Session = Depends(db),
 ) -> Response:
     name, actor = _name(session, user_id), page_principal(request).name
-    try:
-        users.set_role(session, name, role, profiles.split(","), actor=actor)
-    except users.UserError as e:
-        session.rollback()
-        return _page(request, session, error=str(e))
-    session.commit()
-    return RedirectResponse("/users", status_code=303)
+    return _change(
+        request, session, lambda: users.set_role(session, name, role, profiles.split(","), actor=actor)
+    )
 
 
 @router.post("/users/{user_id}/disable")
@@ -94,13 +103,8 @@ def toggle_disabled(request: Request, user_id: int, session: Session = Depends(d
 def reset_password(
     request: Request, user_id: int, password: str = Form(...), session: Session = Depends(db)
 ) -> Response:
-    try:
-        users.reset_password(session, _name(session, user_id), password, actor=page_principal(request).name)
-    except users.UserError as e:
-        session.rollback()
-        return _page(request, session, error=str(e))
-    session.commit()
-    return RedirectResponse("/users", status_code=303)
+    name, actor = _name(session, user_id), page_principal(request).name
+    return _change(request, session, lambda: users.reset_password(session, name, password, actor=actor))
 
 
 @router.post("/users/{user_id}/tokens", response_class=HTMLResponse)
