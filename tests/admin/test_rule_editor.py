@@ -4,12 +4,10 @@ against the previewed version only, rollback, and a live version that fails to l
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from sqlalchemy import insert
 
 from tests.admin.builders import OFFICE_RULES
 from tests.admin.conftest import csrf_of
-from tests.worker.profiles_fixtures import mail
-from worker.db.models import RuleSetVersion
+from tests.worker.profiles_fixtures import mail, record_unloadable_version
 from worker.pipeline.classify import classify_profiles
 from worker.pipeline.profiles import ProfileSources
 from worker.scoring.backends.constant import ConstantScorer
@@ -72,15 +70,7 @@ def test_an_invalid_draft_is_refused_with_line_and_key(client: TestClient) -> No
 def test_a_live_version_that_fails_to_load_is_shown(client: TestClient) -> None:
     client.get("/rules/default")
     with client.app.state.session_factory.begin() as session:  # type: ignore[attr-defined]
-        row = {
-            "profile": "default",
-            "version": 2,
-            "name": "x",
-            "digest": "",
-            "yaml": "name: [",
-            "author": "x",
-        }
-        session.execute(insert(RuleSetVersion).values(message="", **row))
+        record_unloadable_version(session, "default", 2)
     listing = client.get("/rules").text
     assert "version 2 does not load" in listing and "still routing with version 1" in listing
     assert "does not load" in client.get("/rules/default").text

@@ -6,7 +6,10 @@ from collections.abc import Sequence
 from email.message import EmailMessage
 
 import numpy as np
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
 
+from worker.db.models import RuleSetVersion
 from worker.scoring.base import ScoreMatrix
 
 HELPDESK = """\
@@ -66,3 +69,16 @@ def mail(i: int, subject: str, body: str = "Hello.") -> bytes:
     msg["Message-ID"] = f"<p{i}@example.com>"
     msg.set_content(body)
     return msg.as_bytes()
+
+
+def record_unloadable_version(session: Session, profile: str, version: int) -> None:
+    """A version row whose YAML does not load, written around ``rulesets.publish`` (which refuses it)."""
+    row = {
+        "profile": profile,
+        "version": version,
+        "name": "x",
+        "digest": "",
+        "yaml": "name: [",
+        "author": "x",
+    }
+    session.execute(insert(RuleSetVersion).values(message="", **row))

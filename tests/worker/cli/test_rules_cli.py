@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import insert
-
 from tests.worker.cli.test_cli import mailroute
-from tests.worker.profiles_fixtures import HELPDESK
-from worker.db.models import RuleSetVersion
+from tests.worker.profiles_fixtures import HELPDESK, record_unloadable_version
 from worker.db.session import session_factory
 
 
@@ -49,15 +46,7 @@ def test_healthcheck_names_a_live_version_that_does_not_load(sqlite_url: str, tm
     mailroute("rules", "push", str(good), "--profile", "support", **env)
     assert mailroute("healthcheck", "rules", **env).returncode == 0
     with session_factory(sqlite_url).begin() as session:
-        row = {
-            "profile": "support",
-            "version": 2,
-            "name": "x",
-            "digest": "",
-            "yaml": "name: [",
-            "author": "x",
-        }
-        session.execute(insert(RuleSetVersion).values(message="", **row))
+        record_unloadable_version(session, "support", 2)
     sick = mailroute("healthcheck", "rules", **env)
     assert sick.returncode == 1
     assert b"profile support: version 2 does not load (routing with version 1)" in sick.stderr

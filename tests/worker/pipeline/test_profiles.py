@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
-from tests.worker.profiles_fixtures import HELPDESK, PERSONAL, WordScorer, mail
+from tests.worker.profiles_fixtures import HELPDESK, PERSONAL, WordScorer, mail, record_unloadable_version
 from worker.core.errors import RuleSetError
-from worker.db.models import Action, Decision, RuleSetVersion
+from worker.db.models import Action, Decision
 from worker.db.session import session_factory
 from worker.learning.history import reviewed_mails
 from worker.pipeline.classify import classify_profiles
@@ -107,15 +107,7 @@ def test_bootstrap_then_new_versions_are_picked_up_and_a_broken_one_keeps_the_la
     assert source.version == 1 and source().categories[0].description == "family news from my relatives"
     assert source.version == 2 and source.error is None
     with session_factory(sqlite_url).begin() as session:  # a version that fails at load (not via publish)
-        bad = {
-            "profile": "default",
-            "version": 3,
-            "name": "x",
-            "digest": "",
-            "yaml": "name: [",
-            "author": "x",
-        }
-        session.execute(insert(RuleSetVersion).values(message="", **bad))
+        record_unloadable_version(session, "default", 3)
     assert source.current().version == 2
     assert source.error is not None and "default v3" in source.error
     with session_factory(sqlite_url)() as session:
