@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from sqlalchemy import select
 from rules import load_rule_set
 from tests.conftest import REPO
 from tests.integration.test_celery_worker import start_worker, wait_for, worker_env
+from tests.worker.profiles_fixtures import mail
 from worker.db.models import Decision, LearnedModelRow, Score
 from worker.db.session import session_factory
 from worker.review import corrections as review
@@ -23,14 +23,6 @@ RULES = REPO / "rules" / "examples" / "office.yaml"
 COFFEE = "The coffee machine in the {} kitchen is empty again, could someone refill the beans?"
 BUDGET = "Attached are the {} budget figures for the quarter, spending is on plan."
 PLACES = ["north", "south", "east", "west", "upstairs", "downstairs", "lobby", "annex"]
-
-
-def mail(i: int, body: str) -> bytes:
-    msg = EmailMessage()
-    msg["From"], msg["To"], msg["Subject"] = "c@example.com", "team@example.com", "Note"
-    msg["Message-ID"] = f"<learn-{i}@example.com>"
-    msg.set_content(body)
-    return msg.as_bytes()
 
 
 def test_a_review_changes_the_next_decision_through_a_running_worker(
@@ -50,7 +42,7 @@ def test_a_review_changes_the_next_decision_through_a_running_worker(
 
     def decide(i: int, body: str) -> Decision:
         with sessions.begin() as session:
-            mid = store_message(session, mail(i, body), Origin("acct", "INBOX", 1, i)).id
+            mid = store_message(session, mail(i, "Note", body), Origin("acct", "INBOX", 1, i)).id
         producer.send_task("mailroute.classify", args=[[mid]], queue="classify")
 
         def found() -> Decision | None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from email.message import EmailMessage
-
 from sqlalchemy import select
 
 from rules import Category, Policy, RuleSet
 from tests.worker.learning.fakes import PreferenceScorer, WordEmbedder
+from tests.worker.profiles_fixtures import mail
 from worker.db.models import Decision
 from worker.db.session import session_factory
 from worker.learning import store
@@ -32,14 +31,6 @@ SUPPORT = ["The app shows an error when I log in ({m}).", "Password reset fails 
 MONTHS = ["March", "April", "May", "June"]
 
 
-def mail(i: int, body: str) -> bytes:
-    msg = EmailMessage()
-    msg["From"], msg["To"], msg["Subject"] = "c@example.com", "desk@example.com", "Customer request"
-    msg["Message-ID"] = f"<m{i}@example.com>"
-    msg.set_content(body)
-    return msg.as_bytes()
-
-
 def test_reviews_change_the_next_decision_without_a_restart(sqlite_url: str) -> None:
     sessions = session_factory(sqlite_url)
     embedder = WordEmbedder()
@@ -49,7 +40,7 @@ def test_reviews_change_the_next_decision_without_a_restart(sqlite_url: str) -> 
     def route(body: str) -> Decision:
         i = next(counter)
         with sessions.begin() as session:
-            mid = store_message(session, mail(i, body), Origin("a", "INBOX", 1, i)).id
+            mid = store_message(session, mail(i, "Customer request", body), Origin("a", "INBOX", 1, i)).id
             classify_batch(session, [mid], scorer, RULES)
         with sessions() as session:
             return session.scalars(select(Decision).where(Decision.message_id == mid)).one()
