@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export HF_HUB_OFFLINE=1 VLLM_ENABLE_V1_MULTIPROCESSING=0
-PYTHON=${PYTHON:-python}
+PYTHON=${PYTHON:-python3}
 exec timeout 480 "$PYTHON" bench/gpu_score.py --shape 4b --mails "${MAILS:-512}" "$@"
