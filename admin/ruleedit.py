@@ -20,6 +20,7 @@ from worker.core.errors import RuleSetError
 from worker.evaluation.backtest import backtest_stored
 from worker.scoring.base import Scorer
 from worker.store import rulesets
+from worker.store.boilerplate import DEFAULT_MIN_SHARED
 
 PREVIEW_MAILS = 200  # decided mails re-routed by a preview, by default
 
@@ -47,9 +48,16 @@ def live_text(session: Session, profile: str) -> tuple[int | None, str]:
 
 
 def preview(
-    session: Session, scorer: Scorer, profile: str, text: str, *, limit: int = PREVIEW_MAILS
+    session: Session,
+    scorer: Scorer,
+    profile: str,
+    text: str,
+    *,
+    limit: int = PREVIEW_MAILS,
+    boilerplate_min: int = DEFAULT_MIN_SHARED,
 ) -> Preview:
-    """What publishing ``text`` as ``profile``'s next version would change (nothing is written)."""
+    """What publishing ``text`` as ``profile``'s next version would change (nothing is written); mails
+    are scored as live (``boilerplate_min``: :mod:`worker.store.boilerplate`)."""
     text = normalize(text)
     base, live_yaml = live_text(session, profile)
     result = Preview(profile, text, base)
@@ -69,7 +77,9 @@ def preview(
             live = rulesets.validate(live_yaml, source=f"{profile} v{base}")
         except RuleSetError:
             live = None  # a live version that does not load: compare with the decisions as made
-    report = backtest_stored(session, scorer, draft, against=live, limit=limit, profile=profile)
+    report = backtest_stored(
+        session, scorer, draft, against=live, limit=limit, profile=profile, boilerplate_min=boilerplate_min
+    )
     result.report = report.to_dict()
     session.rollback()  # a preview never keeps anything
     return result

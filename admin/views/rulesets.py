@@ -76,7 +76,10 @@ def preview_page(
     session: Session = Depends(db),
 ) -> Response:
     scorer = request.app.state.runtime().scorer
-    result = preview(session, scorer, profile, yaml_text, limit=limit)
+    settings = request.app.state.settings
+    result = preview(
+        session, scorer, profile, yaml_text, limit=limit, boilerplate_min=settings.subject_boilerplate_min
+    )
     if result.error is not None:
         context = editor_context(session, profile, result.base_version, result.text, result.error)
         return render(request, "rule_edit.html", context, status=422)

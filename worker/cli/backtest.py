@@ -98,6 +98,7 @@ def backtest_command(
                 shadow=shadow,
                 max_chars=settings.max_chars,
                 profile=profile,
+                boilerplate_min=settings.subject_boilerplate_min,
             )
     out = report.to_dict()
     out["shadow_recorded"] = shadow

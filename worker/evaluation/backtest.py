@@ -25,8 +25,9 @@ from rules import RuleSet
 from worker.db.models import Correction, Decision, Message
 from worker.evaluation.evaluate import predict
 from worker.evaluation.labeled import LabeledMail
-from worker.pipeline.shadow import record_shadow, route_raw
+from worker.pipeline.shadow import record_shadow, route_raw, stored_keep
 from worker.scoring.base import Scorer
+from worker.store.boilerplate import DEFAULT_MIN_SHARED
 
 REVIEWED = ("approved", "corrected")
 
@@ -93,9 +94,11 @@ def backtest_stored(
     max_chars: int = 4000,
     batch: int = 256,
     profile: str | None = None,
+    boilerplate_min: int = DEFAULT_MIN_SHARED,
 ) -> BacktestReport:
     """Re-decide the stored mails that have a live decision (the ``limit`` newest; of routing profile
-    ``profile`` when given) under ``rule_set``."""
+    ``profile`` when given) under ``rule_set``, on the text live classification scores (a boilerplate
+    subject of the mail's profile left out, ``boilerplate_min`` as in the pipeline)."""
     query = select(Message.id).join(Decision, (Decision.message_id == Message.id) & (Decision.mode == "live"))
     if profile is not None:
         query = query.where(Message.profile == profile)
@@ -104,16 +107,17 @@ def backtest_stored(
     for start in range(0, len(ids), batch):
         chunk = ids[start : start + batch]
         rows = session.execute(
-            select(Message.id, Message.raw, Decision)
+            select(Message.id, Message.raw, Decision, Message.profile)
             .join(Decision, (Decision.message_id == Message.id) & (Decision.mode == "live"))
             .where(Message.id.in_(chunk))
             .order_by(Message.id)
         ).all()
         first_old = _first_reviews(session, chunk)
-        raws = [raw for _, raw, _ in rows]
-        new = route_raw(scorer, rule_set, raws, max_chars)
-        old = route_raw(scorer, against, raws, max_chars) if against is not None else None
-        for i, (message_id, _, live) in enumerate(rows):
+        raws = [raw for _, raw, _, _ in rows]
+        keep = stored_keep(session, [row[0] for row in rows], [row[3] for row in rows], boilerplate_min)
+        new = route_raw(scorer, rule_set, raws, max_chars, keep)
+        old = route_raw(scorer, against, raws, max_chars, keep) if against is not None else None
+        for i, (message_id, _, live, _) in enumerate(rows):
             truth = tuple(live.labels) if live.review_state in REVIEWED else None
             if old is not None:
                 before = (old[i][0].labels, old[i][0].needs_review)
@@ -121,7 +125,7 @@ def backtest_stored(
                 before = (tuple(first_old.get(message_id, live.labels)), bool(live.needs_review))
             report.add(str(message_id), before, new[i][0], truth)
         if shadow:
-            record_shadow(session, [mid for mid, _, _ in rows], new, rule_set, scorer.model_id)
+            record_shadow(session, [row[0] for row in rows], new, rule_set, scorer.model_id)
     return report
 
 

@@ -47,6 +47,19 @@ def route_raw(
     return out
 
 
+def stored_keep(
+    session: Session, ids: Sequence[int], profiles: Sequence[str], boilerplate_min: int
+) -> Callable[[list[ParsedMail]], list[bool]]:
+    """``route_raw``'s ``keep_subject`` for stored messages ``ids`` of ``profiles``: a subject that is
+    boilerplate in its profile is left out of the scored text, as live classification does."""
+
+    def keep(parsed: list[ParsedMail]) -> list[bool]:
+        subjects = [p.subject for p in parsed]
+        return keep_subjects(session, list(ids), subjects, list(profiles), min_shared=boilerplate_min)
+
+    return keep
+
+
 def record_shadow(
     session: Session,
     message_ids: Sequence[int],
@@ -96,13 +109,7 @@ def shadow_batch(
     boilerplate subject is left out of the scored text as live."""
     query = select(Message.id, Message.raw, Message.profile).where(Message.id.in_(list(ids)))
     rows = session.execute(query).all()
-
-    def keep(parsed: list[ParsedMail]) -> list[bool]:
-        subjects, profiles = [p.subject for p in parsed], [row[2] for row in rows]
-        return keep_subjects(
-            session, [row[0] for row in rows], subjects, profiles, min_shared=boilerplate_min
-        )
-
+    keep = stored_keep(session, [row[0] for row in rows], [row[2] for row in rows], boilerplate_min)
     decided = route_raw(scorer, rule_set, [row[1] for row in rows], max_chars, keep)
     record_shadow(session, [row[0] for row in rows], decided, rule_set, scorer.model_id)
     return len(rows)

@@ -39,6 +39,24 @@ def test_no_change_flips_nothing(sqlite_url: str) -> None:
     assert report["n"] == len(ids) and report["flipped"] == 0
 
 
+def test_a_boilerplate_subject_is_left_out_as_live_so_nothing_flips(sqlite_url: str) -> None:
+    """Live classification scores these mails on their bodies (the subject is on all of them); a
+    backtest that scored the subject would flip every one to the category it names."""
+    with session_factory(sqlite_url).begin() as session:
+        ids = [
+            store_message(session, mail(i, f"About {NAMES[0]}"), Origin("a", "INBOX", 1, i)).id
+            for i in range(4)
+        ]
+        classify_batch(session, ids, FixedScorer(NAMES), OFFICE)
+        live = {d.message_id: tuple(d.labels) for d in session.scalars(select(Decision))}
+    assert NAMES[0] not in {label for labels in live.values() for label in labels}
+    with session_factory(sqlite_url)() as session:
+        report = backtest_stored(session, FixedScorer(NAMES), OFFICE).to_dict()
+        assert report["n"] == 4 and report["flipped"] == 0
+        kept = backtest_stored(session, FixedScorer(NAMES), OFFICE, boilerplate_min=0).to_dict()
+    assert kept["flipped"] == 4  # with the rule off, the subject decides: what the check above guards
+
+
 def test_a_forcing_condition_flips_exactly_the_mails_it_matches(sqlite_url: str) -> None:
     ids = history(sqlite_url)
     target = NAMES[-1]
