@@ -11,7 +11,8 @@ from admin import effects, playground, queries, stats
 from admin.deps import api_principal, db, require_api, rule_set_of
 from admin.schemas import DecideRequest, MessageSummary, Page, ReviewRequest, ReviewResult
 from admin.scope import Principal
-from admin.views.review import enqueue, message_context, visible_message, visible_replies
+from admin.views.message import message_context, visible_message, visible_replies
+from admin.views.review import enqueue
 from worker.db.models import Decision, Message, Role
 from worker.review import corrections as review
 from worker.review.threads import correct_thread

@@ -110,6 +110,7 @@ def create_app(
     from admin.views import auth as views_auth
     from admin.views import browse as views_browse
     from admin.views import learning as views_learning
+    from admin.views import message as views_message
     from admin.views import people as views_people
     from admin.views import review as views_review
     from admin.views import rulesets as views_rulesets
@@ -144,6 +145,7 @@ def create_app(
         ops,
         views_auth,
         views_review,
+        views_message,
         views_browse,
         views_learning,
         views_people,
