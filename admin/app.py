@@ -105,7 +105,7 @@ def create_app(
 ) -> FastAPI:
     """The admin app for ``settings`` (default: the environment's). Tests inject the rest."""
     settings = settings or get_settings()
-    from admin import api, ops
+    from admin import api, api_message, api_playground, ops
     from admin.views import audit as views_audit
     from admin.views import auth as views_auth
     from admin.views import browse as views_browse
@@ -152,6 +152,8 @@ def create_app(
         views_audit,
         views_rulesets,
         api,
+        api_message,
+        api_playground,
     ):
         app.include_router(module.router)
     app.include_router(views_audit.api_router)
