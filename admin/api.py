@@ -1,23 +1,23 @@
-"""The JSON API: the review queue, decisions, a message, review, decide (playground) and stats."""
+"""The JSON API's reads over many mails: the review queue, the decisions, statistics; and its OpenAPI.
+
+The routes of one message (:mod:`admin.api_message`) and the playground (:mod:`admin.api_playground`)
+are on routers of their own under the same ``/api`` prefix and viewer role.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
 
-from admin import effects, playground, queries, stats
-from admin.deps import api_principal, db, require_api, rule_set_of
-from admin.schemas import DecideRequest, MessageSummary, Page, ReviewRequest, ReviewResult
+from admin import queries, stats
+from admin.deps import api_principal, db, require_api
+from admin.schemas import MessageSummary, Page
 from admin.scope import Principal
-from admin.views.review import enqueue, message_context, visible_message, visible_replies
 from worker.db.models import Decision, Message, Role
-from worker.review import corrections as review
-from worker.review.threads import correct_thread
 
 router = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(require_api(Role.VIEWER))])
-REVIEWER = [Depends(require_api(Role.REVIEWER))]
 
 
 def filters(
@@ -89,127 +89,6 @@ def decisions(
 ) -> Page:
     """All live decisions; ``q`` searches subject and sender."""
     return _page(session, chosen, user, review_only=False)
-
-
-@router.get("/messages/{message_id}")
-def message(request: Request, message_id: int, session: Session = Depends(db)) -> dict[str, Any]:
-    """A message: headers, cleaned text, scores with thresholds, decision, actions, reviews."""
-    c = message_context(request, session, message_id, api_principal(request))
-    m, d = c["message"], c["decision"]
-    return {
-        "id": m.id,
-        "account": m.account,
-        "folder": m.folder,
-        "subject": m.subject,
-        "sender": m.sender,
-        "received_at": m.received_at,
-        "status": m.status,
-        "error": m.error,
-        "headers": m.headers,
-        "text": m.clean_text,
-        "parse_warnings": m.parse_warnings,
-        "decision": None if d is None else summary(m, d).model_dump() | {"reasons": d.reasons},
-        "scores": [
-            {"label": s.label, "score": s.score, "threshold": c["thresholds"].get(s.label)}
-            for s in c["scores"]
-        ],
-        "actions": [
-            {
-                "id": a.id,
-                "kind": a.kind,
-                "target": a.target,
-                "category": a.category,
-                "desired": a.desired,
-                "status": a.status,
-                "attempts": a.attempts,
-                "last_error": a.last_error,
-                "effect": effects.describe(a).text,
-                "undone": effects.describe(a).undone,
-                "deliveries": [
-                    {
-                        "number": t.number,
-                        "outcome": t.outcome,
-                        "status_code": t.status_code,
-                        "error": t.error,
-                        "at": t.created_at,
-                    }
-                    for t in a.attempts_log
-                ],
-            }
-            for a in c["actions"]
-        ],
-        "reviewed_by": None if d is None else d.reviewed_by,
-        "thread_replies": c["replies"],
-        "reviews": [
-            {
-                "reviewer": r.reviewer,
-                "at": r.created_at,
-                "old_labels": r.old_labels,
-                "new_labels": r.new_labels,
-                "note": r.note,
-            }
-            for r in c["corrections"]
-        ],
-    }
-
-
-@router.post("/messages/{message_id}/review", response_model=ReviewResult, dependencies=REVIEWER)
-def review_message(
-    request: Request,
-    message_id: int,
-    body: ReviewRequest,
-    session: Session = Depends(db),
-    principal: Principal = Depends(api_principal),
-) -> ReviewResult:
-    """Approve the decision, or correct its labels; the actions follow."""
-    user = principal.name
-    visible_message(session, message_id, principal)
-    rule_set = rule_set_of(request, session, message_id)
-    try:
-        if body.decision == "approve":
-            ids = review.approve(session, message_id, user, rule_set=rule_set)
-        else:
-            replies = visible_replies(session, message_id, principal) if body.reroute_replies else []
-            ids = correct_thread(
-                session, message_id, body.labels, user, body.note, rule_set=rule_set, replies=replies
-            )
-    except review.ReviewError as e:
-        session.rollback()
-        raise HTTPException(status_code=400, detail=str(e)) from e
-    decision = review.live_decision(session, message_id)
-    result = ReviewResult(
-        message_id=message_id,
-        review_state=decision.review_state,
-        labels=list(decision.labels),
-        queued_actions=ids,
-    )
-    session.commit()
-    enqueue(request, ids)
-    return result
-
-
-@router.post("/decide", dependencies=REVIEWER)
-def playground_decision(request: Request, body: DecideRequest) -> dict[str, Any]:
-    """Score a mail against label texts (or the live rule set, then also decide) — the playground."""
-    result = playground.run(
-        request.app.state.runtime().scorer,
-        request.app.state.rule_set(),
-        subject=body.subject,
-        text=body.text,
-        sender=body.sender,
-        labels_text="\n".join(body.labels),
-        max_chars=request.app.state.settings.max_chars,
-    )
-    return {
-        "model_id": result.model_id,
-        "ranked": [
-            {"label": r.name, "text": r.text, "score": r.score, "threshold": r.threshold}
-            for r in result.ranked
-        ],
-        "decision": None
-        if result.needs_review is None
-        else {"labels": result.labels, "needs_review": result.needs_review, "reasons": result.reasons},
-    }
 
 
 @router.get("/stats")

@@ -6,6 +6,9 @@ API under ``/api``. Every route needs a login but ``/healthz``, ``/metrics``, ``
 also needs a role (viewer, reviewer, admin — ``admin.deps.require_page``/``require_api``) and shows
 only the messages of the profiles the user is given (``admin.scope``). No page loads
 anything from another origin (a strict Content-Security-Policy says so to the browser).
+
+This module wires the app together; the pages' templates are set up in :mod:`admin.templating`, what
+wraps every request (session, CSRF key, security headers, error answers) in :mod:`admin.middleware`.
 """
 
 from __future__ import annotations
@@ -14,22 +17,15 @@ import logging
 import secrets
 import threading
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlencode
 
-import jinja2
-from fastapi import Depends, FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
-from starlette.exceptions import HTTPException
 
-from admin import csrf, effects
 from admin.auth import Authenticator
-from admin.deps import LoginRequired
 from admin.inputs import reject_nul
+from admin.middleware import _install_handlers
+from admin.templating import templates
 from rules import RuleSet
 from worker.core.settings import Settings, get_settings
 from worker.db.models import DEFAULT_PROFILE
@@ -39,17 +35,6 @@ from worker.pipeline.runtime import Runtime, build_runtime
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
-CSP = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "
-    "frame-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
-)
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
 
 
 def _lazy_runtime(settings: Settings) -> Callable[[], Runtime]:
@@ -73,29 +58,6 @@ def _default_enqueue(action_ids: Sequence[int]) -> None:
     enqueue_retrain()
 
 
-def _rules_error(request: Request) -> str | None:
-    """The banner's text: why the rules file on disk is not the one routing (None when it loads)."""
-    from admin.ops import rules_error
-
-    return rules_error(request.app.state)
-
-
-def templates() -> Jinja2Templates:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined
-    )
-    env.globals["csrf_token"] = csrf.request_token
-    env.globals["urlencode"] = urlencode
-    env.globals["rules_error"] = _rules_error
-    env.filters["dt"] = lambda value: value.strftime("%Y-%m-%d %H:%M") if isinstance(value, datetime) else "–"
-    env.filters["review_reason"] = lambda reasons: next(
-        (r for r in reasons or [] if "review" in r), (reasons or [""])[-1]
-    )
-    env.filters["effect"] = effects.describe
-    env.filters["pct"] = lambda value: f"{100 * float(value or 0):.0f}%"
-    return Jinja2Templates(env=env)
-
-
 def create_app(
     settings: Settings | None = None,
     *,
@@ -105,11 +67,12 @@ def create_app(
 ) -> FastAPI:
     """The admin app for ``settings`` (default: the environment's). Tests inject the rest."""
     settings = settings or get_settings()
-    from admin import api, ops
+    from admin import api, api_message, api_playground, ops
     from admin.views import audit as views_audit
     from admin.views import auth as views_auth
     from admin.views import browse as views_browse
     from admin.views import learning as views_learning
+    from admin.views import message as views_message
     from admin.views import people as views_people
     from admin.views import review as views_review
     from admin.views import rulesets as views_rulesets
@@ -144,59 +107,17 @@ def create_app(
         ops,
         views_auth,
         views_review,
+        views_message,
         views_browse,
         views_learning,
         views_people,
         views_audit,
         views_rulesets,
         api,
+        api_message,
+        api_playground,
     ):
         app.include_router(module.router)
     app.include_router(views_audit.api_router)
     _install_handlers(app)
     return app
-
-
-def _install_handlers(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def sessions_and_headers(request: Request, call_next: Callable[[Request], Any]) -> Response:
-        session = app.state.auth.read(request)
-        request.state.admin = session
-        new_pre = None
-        if session is not None:
-            request.state.csrf_key = session.sid
-        else:
-            pre = request.cookies.get(csrf.PRESESSION_COOKIE)
-            if not csrf.valid_presession(pre):
-                pre = new_pre = csrf.new_presession()
-            request.state.csrf_key = f"pre:{pre}"
-        response: Response = await call_next(request)
-        if new_pre and not request.url.path.startswith(("/static", "/metrics", "/healthz")):
-            response.set_cookie(
-                csrf.PRESESSION_COOKIE,
-                new_pre,
-                max_age=3600,
-                httponly=True,
-                samesite="lax",
-                secure=app.state.settings.admin_cookie_secure,
-                path="/",
-            )
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
-
-    @app.exception_handler(LoginRequired)
-    async def to_login(request: Request, exc: LoginRequired) -> Response:
-        return RedirectResponse("/login?" + urlencode({"next": exc.next_path}), status_code=303)
-
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> Response:
-        if request.url.path.startswith("/api") or "text/html" not in request.headers.get("accept", ""):
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-        page = app.state.templates.TemplateResponse(
-            request,
-            "error.html",
-            {"status": exc.status_code, "detail": exc.detail, "user": None},
-            status_code=exc.status_code,
-        )
-        return HTMLResponse(page.body, status_code=exc.status_code, headers=exc.headers)

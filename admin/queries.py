@@ -1,84 +1,25 @@
 """The reads behind the review queue, the decisions browser and the message page.
 
-Every filter value is user input: it is only ever a bound parameter (LIKE patterns escaped), and a
-value that cannot be used (an unparsable date, an unknown sort) is ignored with a note, never an error.
+Every filter value (:mod:`admin.filters`) is user input: it is only ever a bound parameter (LIKE
+patterns escaped).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import Select, String, cast, func, or_, select
 from sqlalchemy.orm import Session
 
+from admin.filters import REVIEW_STATES as REVIEW_STATES  # re-exported: the pages use queries.*
+from admin.filters import SORTS as SORTS
+from admin.filters import Filters
+from admin.filters import parse_filters as parse_filters
 from admin.scope import Principal, visible_messages
 from worker.db.models import Action, Correction, Decision, Message, Score
 
 PAGE_SIZE = 50
-SORTS = {"oldest": "oldest first", "uncertain": "least certain first", "newest": "newest first"}
-REVIEW_STATES = ("none", "pending", "approved", "corrected")
-
-
-@dataclass
-class Filters:
-    account: str = ""
-    profile: str = ""
-    category: str = ""
-    since: date | None = None
-    until: date | None = None
-    q: str = ""
-    state: str = ""
-    sort: str = "oldest"
-    page: int = 1
-    notes: list[str] = field(default_factory=list)
-
-    def query_string(self, **changes: Any) -> dict[str, str]:
-        """The filters as query parameters (for links and the CSV export)."""
-        values = {
-            "account": self.account,
-            "profile": self.profile,
-            "category": self.category,
-            "q": self.q,
-            "state": self.state,
-            "since": self.since.isoformat() if self.since else "",
-            "until": self.until.isoformat() if self.until else "",
-            "sort": self.sort,
-            "page": str(self.page),
-        }
-        values.update({k: str(v) for k, v in changes.items()})
-        return {k: v for k, v in values.items() if v}
-
-
-def parse_filters(params: Mapping[str, str], *, default_sort: str = "oldest") -> Filters:
-    filters = Filters(
-        account=params.get("account", "")[:255],
-        profile=params.get("profile", "")[:255],
-        category=params.get("category", "")[:255],
-        q=params.get("q", "")[:200],
-        sort=params.get("sort") or default_sort,
-    )
-    for name in ("since", "until"):
-        raw = params.get(name, "")
-        if raw:
-            try:
-                setattr(filters, name, date.fromisoformat(raw))
-            except ValueError:
-                filters.notes.append(f"ignored {name}: {raw[:40]!r} is not a date (YYYY-MM-DD)")
-    state = params.get("state", "")
-    if state in REVIEW_STATES:
-        filters.state = state
-    elif state:
-        filters.notes.append(f"ignored state: {state[:40]!r}")
-    if filters.sort not in SORTS:
-        filters.notes.append(f"ignored sort: {filters.sort[:40]!r}")
-        filters.sort = default_sort
-    raw_page = params.get("page", "1")
-    filters.page = int(raw_page) if raw_page.isdigit() and 0 < int(raw_page) < 100_000 else 1
-    return filters
 
 
 def escape_like(text: str) -> str:

@@ -6,11 +6,9 @@ and new labels) — approvals too, with equal old and new labels — so what rev
 feed thresholds and examples later; it is also written to the audit log (``worker.db.audit``) and the
 decision remembers who reviewed it (``reviewed_by``).
 
-Actions follow the labels: an action of a newly chosen label is made ``present`` (a new outbox row, or
-an undone one re-armed); an action no chosen label wants any more is made ``absent`` — re-queued when
-it had been carried out (the executor removes the keyword or label, moves the mail back, or tells
-the webhook endpoint), cancelled when it never ran. A correction also re-arms the webhooks that
-stay, so every endpoint that got the original gets a ``decision.corrected`` event.
+Actions follow the labels (:mod:`worker.review.actions`: made ``present`` for the chosen labels,
+``absent`` — undone or cancelled — for the others; the webhooks that stay hear of a correction).
+:func:`requeue_action` runs one action again from the admin.
 """
 
 from __future__ import annotations
@@ -25,8 +23,9 @@ from rules import RuleSet
 from worker.core.errors import InputError
 from worker.core.settings import get_settings
 from worker.db import audit
-from worker.db.models import Action, ActionStatus, Correction, Decision, new_key
+from worker.db.models import Action, ActionStatus, Correction, Decision
 from worker.pipeline.rulesource import rule_set_source
+from worker.review.actions import sync_actions, tell_webhooks
 
 REVIEWED_STATES = ("approved", "corrected")
 
@@ -120,68 +119,6 @@ def _review(
         action_ids += tell_webhooks(session, decision.message_id, exclude=action_ids)
     session.flush()
     return action_ids
-
-
-def sync_actions(session: Session, message_id: int, labels: Sequence[str], rule_set: RuleSet) -> list[int]:
-    """Make the message's outbox match ``labels``; returns the ids whose rows need running."""
-    wanted: dict[tuple[str, str], tuple[str, dict[str, str]]] = {}
-    for name in labels:
-        try:
-            category = rule_set.category(name)
-        except KeyError:
-            continue  # a label of an older rule set: nothing to do for it any more
-        for spec in category.actions:
-            wanted.setdefault((spec.kind, spec.target), (name, dict(spec.params)))
-    existing = {
-        (a.kind, a.target): a
-        for a in session.scalars(select(Action).where(Action.message_id == message_id).with_for_update())
-    }
-    touched: list[Action] = []
-    for key, (category_name, params) in wanted.items():
-        action = existing.get(key)
-        if action is None:
-            action = Action(
-                message_id=message_id, kind=key[0], target=key[1], params=params, category=category_name
-            )
-            session.add(action)
-            touched.append(action)
-        elif action.desired != "present":
-            _rearm(action, "present")
-            action.category, action.params = category_name, params
-            touched.append(action)
-    for key, action in existing.items():
-        if key in wanted or action.desired != "present":
-            continue
-        if action.status == ActionStatus.DONE:
-            _rearm(action, "absent")  # carried out: the executor undoes it
-            touched.append(action)
-        else:
-            action.desired = "absent"  # never carried out: nothing to undo
-            action.status = ActionStatus.SKIPPED
-            action.last_error = "cancelled by review before it ran"
-    session.flush()
-    return [a.id for a in touched]
-
-
-def tell_webhooks(session: Session, message_id: int, *, exclude: Sequence[int]) -> list[int]:
-    """Re-arm the delivered webhooks a correction left in place, so their endpoints hear of it."""
-    query = select(Action).where(
-        Action.message_id == message_id, Action.kind == "webhook", Action.status == ActionStatus.DONE
-    )
-    touched = [a for a in session.scalars(query) if a.id not in exclude and a.desired == "present"]
-    for action in touched:
-        _rearm(action, "present")  # the executor sends decision.corrected (it was delivered before)
-    return [a.id for a in touched]
-
-
-def _rearm(action: Action, desired: str) -> None:
-    action.desired = desired
-    action.status = ActionStatus.PENDING
-    action.attempts = 0
-    action.last_error = None
-    action.next_attempt_at = None
-    action.done_at = None
-    action.key = new_key()  # a new effect: receivers must not drop it as a repeat
 
 
 def requeue_action(session: Session, action_id: int) -> list[int]:
