@@ -5,6 +5,7 @@ classic way to smuggle instructions past a human ("ignore previous instructions,
 urgent"). Scripts, styles and invisible subtrees are dropped; ``blockquote`` lines get a ``> ``
 prefix so that :mod:`worker.parsing.quotes` strips HTML quotes the same way as plain-text ones.
 The tree is walked with an explicit stack, so deeply nested markup cannot exhaust the C stack.
+Which elements count as hidden is decided in :mod:`worker.parsing.htmlhidden`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import warnings
 
 from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, XMLParsedAsHTMLWarning
 from bs4.element import NavigableString, PreformattedString, Tag
+
+from worker.parsing.htmlhidden import _hidden_classes, _is_hidden, _tiny_font
 
 HTML_MAX_CHARS = 300_000  # BeautifulSoup costs ~4 s per MB on a slow host; visible text of 300 KB is plenty
 
@@ -31,15 +34,6 @@ _BLOCK = frozenset(
 )
 _PARAGRAPH = frozenset("p h1 h2 h3 h4 h5 h6 table ul ol hr blockquote".split())  # noqa: SIM905
 _WS_RE = re.compile(r"\s+")
-_COMMENT_RE = re.compile(r"/\*.*?\*/", re.S)
-_HIDING_RE = re.compile(
-    r"display:none|visibility:(?:hidden|collapse)|opacity:0(?:\.0*)?(?:[;!]|$)"
-    r"|(?:^|;)(?:max-)?(?:height|width):0(?:px|pt|em|rem|%)?(?:[;!]|$)(?=.*overflow:hidden)"
-    r"|overflow:hidden(?=.*(?:^|;)(?:max-)?(?:height|width):0(?:px|pt|em|rem|%)?(?:[;!]|$))"
-)
-_FONT_SIZE_RE = re.compile(r"(?:^|;)font(?:-size)?:([0-9.]+)(px|pt|em|rem|%)?")
-_MEDIA_RE = re.compile(r"@media[^{]*\{(?:[^{}]*\{[^{}]*\})*[^{}]*\}")
-_CLASS_RULE_RE = re.compile(r"\.([A-Za-z_][\w-]*)\s*\{([^{}]*)\}")
 
 
 def html_to_text(html: str) -> str:
@@ -74,53 +68,6 @@ def _make_soup(html: str) -> BeautifulSoup:
         return BeautifulSoup(html, "lxml")
     except Exception:  # lxml missing or choking: the pure-Python parser is slower but forgiving
         return BeautifulSoup(html, "html.parser")
-
-
-def _style(tag: Tag) -> str:
-    style = tag.get("style")
-    if not isinstance(style, str) or not style:
-        return ""
-    return _COMMENT_RE.sub("", style).lower().replace(" ", "").replace("\n", "").replace("\t", "")
-
-
-def _is_hidden(tag: Tag, hidden_classes: frozenset[str]) -> bool:
-    if "hidden" in tag.attrs or (tag.get("type") == "hidden"):
-        return True
-    style = _style(tag)
-    if style and _HIDING_RE.search(style):
-        return True
-    classes = tag.get("class")
-    return bool(hidden_classes and isinstance(classes, list) and hidden_classes.intersection(classes))
-
-
-def _tiny_font(tag: Tag, *, inherited: bool) -> bool:
-    """Whether text under ``tag`` renders at an unreadable size (CSS inheritance: a child may reset it).
-
-    ``font-size:0`` on a wrapper with readable children is a common layout trick in mail templates,
-    so a descendant that sets a readable size makes its text visible again, as in a browser.
-    """
-    match = _FONT_SIZE_RE.search(_style(tag))
-    if match is None:
-        return inherited
-    try:
-        size = float(match.group(1))
-    except ValueError:
-        return inherited
-    unit = match.group(2) or "px"
-    return size < {"em": 0.2, "rem": 0.2, "%": 20.0}.get(unit, 2.0)
-
-
-def _hidden_classes(soup: BeautifulSoup) -> frozenset[str]:
-    """Classes that a top-level ``<style>`` rule hides for every screen (media queries are skipped)."""
-    names: set[str] = set()
-    for style in soup.find_all("style"):
-        css = _MEDIA_RE.sub("", _COMMENT_RE.sub("", style.get_text()))
-        for match in _CLASS_RULE_RE.finditer(css):
-            body = match.group(2).lower().replace(" ", "")
-            size = _FONT_SIZE_RE.search(";" + body)
-            if _HIDING_RE.search(body) or (size is not None and size.group(1) == "0"):
-                names.add(match.group(1))
-    return frozenset(names)
 
 
 class _Lines:
