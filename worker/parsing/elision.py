@@ -2,7 +2,7 @@
 
 ``email``'s feed parser handles a message line by line in Python: a 20 MB attachment is ~360,000
 lines and close to a second of CPU, all to learn the attachment's size. We only ever need the head of
-a text part (see ``TEXT_MAX_BYTES`` in :mod:`worker.parsing.mimeparts`) and the size of everything else, so
+a text part (see ``TEXT_MAX_BYTES`` in :mod:`worker.parsing.leafpart`) and the size of everything else, so
 long runs of pure base64 lines are cut down to their first ``KEEP_CHARS`` characters plus a marker
 line recording how many base64 characters were removed. Attachment sizes stay exact (the marker is
 counted back in) and the content of attachments is still never decoded.

@@ -31,7 +31,8 @@ from worker.parsing.headers import (
     parse_list_id,
     parse_message_id,
 )
-from worker.parsing.mimeparts import TEXT_MAX_BYTES, Attachment, body_charset, walk_parts
+from worker.parsing.leafpart import TEXT_MAX_BYTES, body_charset
+from worker.parsing.mimeparts import Attachment, walk_parts
 from worker.parsing.quotes import clean_for_scoring
 from worker.parsing.sanitize import (
     apply_budget,
