@@ -10,78 +10,31 @@ for the policy), headers are decoded (:mod:`worker.parsing.headers`), the
 MIME tree is walked (:mod:`worker.parsing.mimeparts`), text is sanitised
 (:mod:`worker.parsing.sanitize`) and the
 scoring text is the sender's own words (:mod:`worker.parsing.quotes`) within ``max_chars``.
+The result, :class:`ParsedMail`, is assembled in :mod:`worker.parsing.parsedmail`.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import datetime
 from email import policy
 from email.message import Message
 from email.parser import BytesParser
 
 from worker.parsing.charsets import decode_bytes
 from worker.parsing.elision import elide_base64_runs
-from worker.parsing.headers import (
-    decode_raw,
-    header_values,
-    parse_addresses,
-    parse_date,
-    parse_list_id,
-    parse_message_id,
-)
+from worker.parsing.headers import decode_raw, header_values
 from worker.parsing.leafpart import TEXT_MAX_BYTES, body_charset
 from worker.parsing.mimeparts import Attachment, walk_parts
-from worker.parsing.quotes import clean_for_scoring
-from worker.parsing.sanitize import (
-    apply_budget,
-    clean_line,
-    collapse_whitespace,
-    neutralize_markers,
-    strip_controls,
-)
+from worker.parsing.parsedmail import ParsedMail, _result
+from worker.parsing.sanitize import clean_line, collapse_whitespace, strip_controls
 
 __all__ = ["Attachment", "ParsedMail", "parse_message"]
 
 MAX_RAW_BYTES = 40_000_000  # after elision; beyond this a mail is cut (a warning says so)
 MAX_HEADERS = 200
-MAX_WARNINGS = 30
-SUBJECT_SCORE_CHARS = 500  # a subject longer than this is spam or an attack, not a summary
-_CLEAN_SCAN_FACTOR = 20  # cleanup reads max_chars * this: quotes below that never reach the budget
 MAX_BOUNDARIES = 300  # the stdlib parser is O(lines x nesting) and recursive: hostile nesting ends here
 _BOUNDARY_RE = re.compile(rb"(?i)boundary\s*=")
 _MAIL_HEADERS = frozenset({"from", "to", "subject", "date", "message-id", "received", "mime-version"})
-
-
-@dataclass(frozen=True)
-class ParsedMail:
-    """One mail, decoded. Strings are free of control characters and never None where typed str."""
-
-    message_id: str | None
-    subject: str
-    sender: str
-    recipients: tuple[str, ...]
-    date: datetime | None
-    list_id: str | None
-    headers: dict[str, str]
-    body_text: str
-    text: str
-    attachments: tuple[Attachment, ...]
-    warnings: tuple[str, ...]
-
-    @property
-    def scoring_text(self) -> str:
-        """``Subject\\n\\ntext``: what backends score; template markers in the subject defused too."""
-        return self.scored_text(keep_subject=True)
-
-    def scored_text(self, *, keep_subject: bool) -> str:
-        """:attr:`scoring_text`, or the text alone when ``keep_subject`` is false and there is text (a
-        boilerplate subject, :mod:`worker.store.boilerplate`)."""
-        subject = (
-            neutralize_markers(self.subject[:SUBJECT_SCORE_CHARS]) if keep_subject or not self.text else ""
-        )
-        return f"{subject}\n\n{self.text}" if subject else self.text
 
 
 def parse_message(raw: bytes, *, max_chars: int = 4000) -> ParsedMail:
@@ -155,31 +108,3 @@ def _read(raw: bytes, warnings: list[str], *, headers_only: bool) -> Message:
     except Exception as e:
         warnings.append(f"compat32 mail parser failed ({type(e).__name__}); used policy.default")
         return BytesParser(policy=policy.default).parsebytes(raw, headersonly=headers_only)
-
-
-def _result(
-    headers: dict[str, str],
-    body_text: str,
-    attachments: tuple[Attachment, ...],
-    warnings: list[str],
-    *,
-    max_chars: int,
-    clean: bool,
-) -> ParsedMail:
-    """Assemble the result; ``clean`` strips quotes and signatures (off for unparsed raw text)."""
-    head = body_text[: max_chars * _CLEAN_SCAN_FACTOR]
-    cleaned = clean_for_scoring(head) if clean else head
-    text, _cut = apply_budget(neutralize_markers(cleaned or head), max_chars)
-    return ParsedMail(
-        message_id=parse_message_id(headers.get("message-id", "")),
-        subject=headers.get("subject", ""),
-        sender=headers.get("from", ""),
-        recipients=parse_addresses(headers.get("to", ""), headers.get("cc", "")),
-        date=parse_date(headers.get("date", "")),
-        list_id=parse_list_id(headers["list-id"]) if headers.get("list-id") else None,
-        headers=headers,
-        body_text=body_text,
-        text=text,
-        attachments=attachments,
-        warnings=tuple(dict.fromkeys(w for w in warnings if w))[:MAX_WARNINGS],
-    )
