@@ -7,13 +7,8 @@ version number — one indexed ``max()`` — and parses the YAML only when it ch
 published from the CLI or the admin routes the next batch, with no restart. A version that fails to
 load (or a database that does not answer) keeps the last good one routing, with the error kept.
 
-Bootstrap and the rules file: a profile with no published version and a bootstrap file (the default
-profile's is ``MAILROUTE_RULES_PATH``) records that file as version 1 on first use. The file stays a
-way to publish: when its content changes to a valid rule set never published from the file, that
-content becomes the next version (author ``file``) — so an edit of the rules file still goes live
-without a restart, and a version published from the admin or ``mailroute rules push`` is not undone by
-a worker that merely starts. An invalid edit never becomes a version: the last good one keeps
-routing and the file's error is kept in ``.error`` (admin banner, metric, healthcheck).
+The bootstrap rules file (version 1 of a profile, and its edits published as new versions) is
+:mod:`worker.pipeline.rulesfile`; the healthcheck of every profile, :mod:`worker.pipeline.profilehealth`.
 """
 
 from __future__ import annotations
@@ -25,16 +20,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from rules import RuleSet, parse_rule_set
 from worker.core.errors import MailrouteError, RuleSetError
 from worker.db.models import DEFAULT_PROFILE
+
+# re-exported (moved out, still imported from here): ProfileHealth, check_profiles, FILE_AUTHOR
+from worker.pipeline.profilehealth import ProfileHealth as ProfileHealth
+from worker.pipeline.profilehealth import check_profiles as check_profiles
+from worker.pipeline.rulesfile import FILE_AUTHOR as FILE_AUTHOR
+from worker.pipeline.rulesfile import BootstrapFile
 from worker.store import rulesets
 
 log = logging.getLogger(__name__)
-FILE_AUTHOR = "file"  # the author of versions published from the bootstrap file
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class Versioned:
     version: int | None
 
 
-class ProfileSource:
+class ProfileSource(BootstrapFile):
     """The live rule set of ``profile``; the last good one kept when a new version fails to load."""
 
     def __init__(self, profile: str, sessions: sessionmaker[Session], *, bootstrap: Path | None = None):
@@ -106,61 +106,6 @@ class ProfileSource:
         self._current, self._version_error = Versioned(self.profile, rule_set, number), None
         return self._current
 
-    def _follow_file(self, session: Session) -> None:
-        """Publish the bootstrap file's content when it changed to a valid, never-published rule set."""
-        assert self.bootstrap is not None
-        try:
-            mtime = self.bootstrap.stat().st_mtime
-        except OSError:
-            return  # a file gone (or a deploy without it): the published versions route
-        if mtime == self._file_seen:
-            return
-        self._file_seen = mtime
-        try:
-            text = self.bootstrap.read_text()
-            rule_set = parse_rule_set(text, source=str(self.bootstrap))
-        except (OSError, UnicodeDecodeError, RuleSetError) as e:
-            error = str(e) if isinstance(e, RuleSetError) else f"{self.bootstrap}: cannot read: {e}"
-            if self._file_error != error:
-                log.error(
-                    "rules file %s is invalid; still routing with the last good one (profile %s v%s): %s",
-                    self.bootstrap,
-                    self.profile,
-                    self.version,
-                    error,
-                )
-            self._file_error = error
-            return
-        self._file_error = None
-        if rulesets.published_from_file(session, self.profile, rule_set.digest):
-            return
-        with self.sessions() as own:
-            try:
-                row = rulesets.publish(
-                    own, self.profile, text, author=FILE_AUTHOR, message=f"from {self.bootstrap}"
-                )
-                own.commit()
-                log.info("profile %s: rules file changed; published as version %s", self.profile, row.version)
-            except IntegrityError:  # another process published the same edit first
-                own.rollback()
-
-    def _bootstrap(self, session: Session) -> tuple[int, str]:
-        if self.bootstrap is None:
-            raise RuleSetError("no published rule set (push one with `mailroute rules push FILE --profile`)")
-        try:
-            text = self.bootstrap.read_text()
-        except OSError as e:
-            raise RuleSetError(f"{self.bootstrap}: cannot read: {e.strerror or e}") from e
-        try:
-            row = rulesets.publish(
-                session, self.profile, text, author="bootstrap", message=f"from {self.bootstrap}"
-            )
-            session.commit()
-            return row.version, text
-        except IntegrityError:  # another process bootstrapped it first
-            session.rollback()
-            return 1, rulesets.get_version(session, self.profile, 1).yaml
-
     def _fallback(self, error: RuleSetError) -> Versioned:
         if self._current is None:
             raise error
@@ -206,30 +151,3 @@ class ProfileResolver(Protocol):
     """What routing per profile needs: a profile's live rule set (checked on ``session`` if given)."""
 
     def __call__(self, profile: str, session: Session | None = None) -> Versioned: ...
-
-
-@dataclass(frozen=True)
-class ProfileHealth:
-    """Whether a profile's live version loads, and which version routes when it does not."""
-
-    profile: str
-    head: int
-    routing: int | None  # the newest version that loads (what a worker falls back to)
-    error: str | None
-
-
-def check_profiles(session: Session) -> list[ProfileHealth]:
-    """Every profile's live version, loaded as a worker would; the error when it does not load."""
-    out = []
-    for profile, head in sorted(rulesets.heads(session).items()):
-        error, routing = None, None
-        for row in rulesets.history(session, profile):
-            try:
-                parse_rule_set(row.yaml, source=f"{profile} v{row.version}")
-            except RuleSetError as e:
-                error = error or str(e)
-                continue
-            routing = row.version
-            break
-        out.append(ProfileHealth(profile, head, routing, error))
-    return out
