@@ -5,17 +5,15 @@ transaction holding these rows commits. A mail seen again (a rescan after a UIDV
 second import of the same file) maps to the same row through its dedup key: (account, folder,
 Message-ID hash and content hash — content hash alone for mail without a Message-ID); its UID is
 refreshed so that mailbox actions address the current copy. Two different mails that share a
-Message-ID (a resend, a broken mailer) are two rows: each is stored and decided.
+Message-ID (a resend, a broken mailer) are two rows: each is stored and decided. The mail's identity
+(:class:`Origin`, Message-ID, hashes, dedup key) is :mod:`worker.store.identity`.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.parser import BytesHeaderParser
-from email.policy import compat32
 from typing import cast
 
 from sqlalchemy import Table, select, update
@@ -23,58 +21,21 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from worker.db.models import DEFAULT_PROFILE, Message, MessageStatus
+from worker.db.models import Message, MessageStatus
 
-HEADER_END = (b"\r\n\r\n", b"\n\n")
-
-
-@dataclass(frozen=True)
-class Origin:
-    """Where a mail came from: an IMAP folder (with UIDVALIDITY and UID) or a local source.
-
-    ``profile`` is the routing profile (account/folder configuration) whose rule set decides it.
-    """
-
-    account: str
-    folder: str
-    uidvalidity: int | None = None
-    uid: int | None = None
-    profile: str = DEFAULT_PROFILE
+# re-exported (moved out, still imported from here): the mail's identity
+from worker.store.identity import HEADER_END as HEADER_END
+from worker.store.identity import Origin as Origin
+from worker.store.identity import dedup_key as dedup_key
+from worker.store.identity import extract_message_id as extract_message_id
+from worker.store.identity import sha256_hex as sha256_hex
+from worker.store.identity import split_headers as split_headers
 
 
 @dataclass(frozen=True)
 class Stored:
     id: int
     created: bool
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def extract_message_id(raw: bytes) -> str | None:
-    """The Message-ID header, cheaply (headers only), or None. Never raises."""
-    try:
-        head = raw[: split_headers(raw)]
-        value = BytesHeaderParser(policy=compat32).parsebytes(head).get("Message-ID")
-    except Exception:
-        return None
-    text = str(value or "").strip().strip("<>").strip()
-    return text or None
-
-
-def split_headers(raw: bytes) -> int:
-    """Offset where the header block ends (the whole mail when it has no body)."""
-    ends = [raw.find(sep) for sep in HEADER_END]
-    found = [pos + len(sep) for pos, sep in zip(ends, HEADER_END, strict=True) if pos >= 0]
-    return min(found) if found else len(raw)
-
-
-def dedup_key(origin: Origin, message_id: str | None, content_hash: str) -> str:
-    identity = (
-        f"mid:{sha256_hex(message_id.encode())}:sha:{content_hash}" if message_id else f"sha:{content_hash}"
-    )
-    return sha256_hex(f"{origin.account}\x1f{origin.folder}\x1f{identity}".encode())
 
 
 def prepare_row(raw: bytes, origin: Origin, max_bytes: int) -> dict[str, object]:
