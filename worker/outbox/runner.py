@@ -9,25 +9,22 @@ retryable (FAILED) until the maximum attempts, then DEAD — which the admin can
 
 ``run_actions`` does the same for a batch: an executor with ``apply_many`` (the IMAP ones) gets all
 rows of its kind at once and can group them into one server command per (folder, target); every
-row still gets its own outcome and ActionAttempt.
+row still gets its own outcome and ActionAttempt, recorded by :mod:`worker.outbox.attempts`.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from worker.core.errors import ConnectorError, TransientError
 from worker.core.logs import bind_message
-from worker.db.models import Action, ActionAttempt, ActionStatus, Message
+from worker.db.models import Action, ActionStatus, Message
+from worker.outbox.attempts import _finish
 from worker.outbox.registry import EXECUTORS, Applied, NotApplicable
-
-log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 
@@ -107,58 +104,3 @@ def _run(session: Session, action: Action, max_attempts: int) -> str:
     except (NotApplicable, TransientError, ConnectorError) as e:
         error = e
     return _finish(session, action, max_attempts, error, started, status_code)
-
-
-def _finish(
-    session: Session,
-    action: Action,
-    max_attempts: int,
-    failure: BaseException | None,
-    started: float,
-    status_code: int | None = None,
-    duration_ms: float | None = None,
-) -> str:
-    """Record one try's outcome on the row and as an ActionAttempt; returns the new status."""
-    number = (action.attempts or 0) + 1
-    error: str | None = None
-    if failure is None:
-        outcome = ActionStatus.DONE
-    elif isinstance(failure, NotApplicable):
-        outcome, error = ActionStatus.SKIPPED, str(failure)
-    elif isinstance(failure, TransientError):
-        outcome = ActionStatus.DEAD if number >= max_attempts else ActionStatus.FAILED
-        error, status_code = str(failure), getattr(failure, "status_code", None)
-    elif isinstance(failure, ConnectorError):
-        outcome, error, status_code = ActionStatus.DEAD, str(failure), getattr(failure, "status_code", None)
-    else:
-        raise failure
-    action.attempts = number
-    action.status = outcome
-    action.last_error = error
-    if outcome == ActionStatus.DONE:
-        action.done_at = datetime.now(UTC)
-    session.add(
-        ActionAttempt(
-            action_id=action.id,
-            number=number,
-            outcome=outcome,
-            status_code=status_code,
-            error=error,
-            duration_ms=duration_ms if duration_ms is not None else (time.perf_counter() - started) * 1000,
-        )
-    )
-    if outcome == ActionStatus.DEAD:  # given up: an operator must see it at the default level
-        log.warning(
-            "action %s %s -> %s after %d attempt(s): %s",
-            action.kind,
-            action.target,
-            outcome,
-            number,
-            error,
-            extra={"message_id": action.message_id},
-        )
-    else:
-        log.info(
-            "action %s %s -> %s", action.kind, action.target, outcome, extra={"message_id": action.message_id}
-        )
-    return outcome
