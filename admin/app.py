@@ -71,9 +71,11 @@ def create_app(
     from admin.views import audit as views_audit
     from admin.views import auth as views_auth
     from admin.views import browse as views_browse
+    from admin.views import dashboard as views_dashboard
     from admin.views import learning as views_learning
     from admin.views import message as views_message
     from admin.views import people as views_people
+    from admin.views import playground as views_playground
     from admin.views import review as views_review
     from admin.views import rulesets as views_rulesets
 
@@ -109,6 +111,8 @@ def create_app(
         views_review,
         views_message,
         views_browse,
+        views_dashboard,
+        views_playground,
         views_learning,
         views_people,
         views_audit,

@@ -1,4 +1,7 @@
-"""The decisions browser (with CSV export), the dashboard and the playground."""
+"""The decisions browser, with CSV export (cells a spreadsheet shows as text).
+
+The dashboard is :mod:`admin.views.dashboard`, the playground :mod:`admin.views.playground`.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +9,18 @@ import csv
 import io
 from collections.abc import Iterator
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 
-from admin import charts, csrf, playground, queries, stats
+from admin import csrf, queries
 from admin.deps import db, page_principal, require_page
 from admin.views.review import render
 from worker.db.models import Decision, Message, Role
-from worker.review.queue import review_queues
 
 router = APIRouter(
     include_in_schema=False, dependencies=[Depends(require_page(Role.VIEWER)), Depends(csrf.protect_form)]
 )
-REVIEWER = [Depends(require_page(Role.REVIEWER))]
 CSV_COLUMNS = (
     "message_id",
     "received_at",
@@ -105,64 +106,3 @@ def decisions_csv(request: Request) -> Response:
 
     headers = {"Content-Disposition": 'attachment; filename="mailroute-decisions.csv"'}
     return StreamingResponse(lines(), media_type="text/csv; charset=utf-8", headers=headers)
-
-
-def _days(request: Request) -> int:
-    raw = request.query_params.get("days", "14")
-    return int(raw) if raw.isdigit() and 0 < int(raw) <= 365 else 14
-
-
-@router.get("/dashboard", response_class=HTMLResponse)
-def dashboard(request: Request, session: Session = Depends(db)) -> Response:
-    days, settings, user = _days(request), request.app.state.settings, page_principal(request)
-    queues = review_queues(
-        session, max_size=settings.review_alert_queue, max_wait_s=settings.review_alert_wait_s
-    )
-    context = {
-        "stats": stats.collect(session, days=days),
-        "days": days,
-        "queues": [q for q in queues if user.all_profiles or q.profile in user.profiles],
-    }
-    return render(request, "dashboard.html", context)
-
-
-@router.get("/dashboard/{name}.png")
-def chart(request: Request, name: str, session: Session = Depends(db)) -> Response:
-    draw = charts.CHARTS.get(name)
-    if draw is None:
-        raise HTTPException(status_code=404, detail=f"no chart {name!r}")
-    return Response(draw(stats.collect(session, days=_days(request))), media_type="image/png")
-
-
-@router.get("/playground", response_class=HTMLResponse, dependencies=REVIEWER)
-def playground_form(request: Request) -> Response:
-    rule_set = request.app.state.rule_set()
-    context = {
-        "result": None,
-        "form": {"subject": "", "text": "", "sender": "", "labels": ""},
-        "rule_set": rule_set,
-    }
-    return render(request, "playground.html", context)
-
-
-@router.post("/playground", response_class=HTMLResponse, dependencies=REVIEWER)
-def playground_run(
-    request: Request,
-    subject: str = Form(""),
-    text: str = Form(""),
-    sender: str = Form(""),
-    labels: str = Form(""),
-) -> Response:
-    runtime = request.app.state.runtime()
-    rule_set = request.app.state.rule_set()
-    result = playground.run(
-        runtime.scorer,
-        rule_set,
-        subject=subject,
-        text=text,
-        sender=sender,
-        labels_text=labels,
-        max_chars=request.app.state.settings.max_chars,
-    )
-    form = {"subject": subject, "text": text, "sender": sender, "labels": labels}
-    return render(request, "playground.html", {"result": result, "form": form, "rule_set": rule_set})
