@@ -148,7 +148,7 @@ def poll_command(
     quiet_libraries()
     settings = get_settings()
     from worker.cli.db import upgrade
-    from worker.tasks import enqueue_classify
+    from worker.tasks.producer import enqueue_classify
 
     upgrade()
     accounts = selected_accounts(settings, account)

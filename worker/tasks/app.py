@@ -21,7 +21,8 @@ install_broker_fix()  # a worker holding unacked tasks survives a Redis restart 
 
 def make_app() -> Celery:
     settings = get_settings()
-    app = Celery("mailroute", broker=settings.broker_url or "memory://localhost/", include=["worker.tasks"])
+    broker = settings.broker_url or "memory://localhost/"
+    app = Celery("mailroute", broker=broker, include=["worker.tasks.wiring"])
     app.conf.update(
         task_always_eager=settings.eager,
         task_eager_propagates=True,
