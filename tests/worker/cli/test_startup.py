@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import typer
@@ -57,3 +58,29 @@ def test_help_still_lists_every_command() -> None:
     done = subprocess.run(command, cwd=REPO, env=base | {"COLUMNS": "200"}, capture_output=True, timeout=120)
     out = done.stdout.decode()
     assert all(name in out for names in COMMANDS.values() for name in names), out
+
+
+SWEEP = """
+import json, sys
+from worker.cli.db import upgrade
+from worker.cli.poll import sweep_and_alert
+from worker.core.settings import get_settings
+upgrade()
+sweep_and_alert(get_settings())
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+@pytest.mark.parametrize(("endpoint", "loaded"), [("", False), ("ops", True)])
+def test_the_poller_loads_the_alert_client_only_when_alerts_are_on(
+    endpoint: str, loaded: bool, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAILROUTE_")} | {
+        "MAILROUTE_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+        "MAILROUTE_BROKER_URL": "memory://localhost/",
+        "MAILROUTE_REVIEW_ALERT_ENDPOINT": endpoint,
+    }
+    done = subprocess.run([sys.executable, "-c", SWEEP], cwd=REPO, env=env, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    modules = set(json.loads(done.stdout.splitlines()[-1]))
+    assert ("connectors.webhook.notify" in modules) is loaded
