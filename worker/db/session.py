@@ -36,6 +36,21 @@ def _engine_for(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
+def preload(url: str | None = None) -> None:
+    """Import the database driver and configure the ORM's mappers, without connecting.
+
+    Every process otherwise pays both on its first query; a Celery worker calls this before it forks
+    its pool, so that its children inherit them (``worker.tasks.app``).
+    """
+    from sqlalchemy import make_url
+    from sqlalchemy.orm import configure_mappers
+
+    import worker.db.models  # noqa: F401 - the mappers to configure
+
+    make_url(url or get_settings().database_url).get_dialect().import_dbapi()
+    configure_mappers()
+
+
 def session_factory(url: str | None = None) -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(url), expire_on_commit=False)
 
