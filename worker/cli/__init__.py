@@ -41,10 +41,14 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "worker.cli.rulesets": ("rules",),
 }
 COMMAND_MODULES = tuple(COMMANDS)
+_registered: set[str] = set()  # the modules already registered on ``app``
 
 
 def _register_all(modules: tuple[str, ...] = COMMAND_MODULES, target: typer.Typer = app) -> None:
+    """Register these modules' commands; on ``app`` each module once, however often it is called."""
     for name in modules:
+        if target is app and name in _registered:
+            continue
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as e:
@@ -52,6 +56,8 @@ def _register_all(modules: tuple[str, ...] = COMMAND_MODULES, target: typer.Type
                 continue
             raise
         module.register(target)
+        if target is app:
+            _registered.add(name)
 
 
 def modules_for(argv: list[str]) -> tuple[str, ...]:

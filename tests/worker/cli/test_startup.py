@@ -84,3 +84,13 @@ def test_the_poller_loads_the_alert_client_only_when_alerts_are_on(
     assert done.returncode == 0, done.stderr.decode()[-3000:]
     modules = set(json.loads(done.stdout.splitlines()[-1]))
     assert ("connectors.webhook.notify" in modules) is loaded
+
+
+def test_registering_again_adds_the_missing_modules_only() -> None:
+    from worker.cli import app
+
+    _register_all(("worker.cli.db",))
+    _register_all()
+    _register_all()
+    names = [c.name for c in app.registered_commands] + [g.name for g in app.registered_groups]
+    assert sorted(names) == sorted(name for names in COMMANDS.values() for name in names)
