@@ -85,8 +85,7 @@ def mailroute_cli() -> Any:
     """The click command of the real ``mailroute`` app, every sub-command module registered."""
     from worker.cli import _register_all, app
 
-    if not app.registered_commands and not app.registered_groups:
-        _register_all()
+    _register_all()  # each module once, whatever an earlier test's main() registered
     return typer.main.get_command(app)
 
 

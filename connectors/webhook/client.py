@@ -36,6 +36,14 @@ def http_client() -> httpx.Client:
         return _client
 
 
+def preload() -> None:
+    """Import the HTTP stack without keeping a client (httpx loads its transport on the first client).
+
+    A Celery worker calls this before it forks its pool, so that no child pays it on its first POST.
+    """
+    httpx.Client().close()
+
+
 def reset_client() -> None:
     """Forget the client without closing it (after a fork its sockets belong to the parent); tests too."""
     global _client, _pid

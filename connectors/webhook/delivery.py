@@ -129,7 +129,7 @@ def find_endpoint(name: str) -> Endpoint:
 def redeliver(session: Session, action_id: int) -> list[int]:
     """Reset a dead, failed or done webhook to pending with the SAME key; returns the ids to queue.
 
-    The caller queues them after its commit (``worker.tasks.jobs.enqueue_actions``): queued earlier, a worker
+    The caller queues them after its commit (``worker.tasks.enqueue_actions``): queued earlier, a worker
     would still read the old row. ``attempts`` restarts at 0 for a full new round of tries; the
     ActionAttempt log keeps the earlier rounds.
     """

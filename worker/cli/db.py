@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from alembic import command
-from alembic.config import Config
 
+from worker.cli.schema import MIGRATIONS, at_head
 from worker.core.settings import get_settings
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 
 def alembic_config(url: str | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", (url or get_settings().database_url).replace("%", "%%"))
@@ -21,6 +23,11 @@ def alembic_config(url: str | None = None) -> Config:
 
 
 def upgrade(revision: str = "head", url: str | None = None) -> None:
+    """Migrate up to ``revision``; a database already at the head is left alone without Alembic."""
+    if revision == "head" and at_head(url):
+        return
+    from alembic import command
+
     command.upgrade(alembic_config(url), revision)
 
 
@@ -37,12 +44,16 @@ def upgrade_command(revision: str = typer.Argument("head")) -> None:
 @db_app.command("downgrade")
 def downgrade_command(revision: str = typer.Argument(..., help="Target revision, e.g. base or -1.")) -> None:
     """Migrate the database down to REVISION."""
+    from alembic import command
+
     command.downgrade(alembic_config(), revision)
 
 
 @db_app.command("current")
 def current_command() -> None:
     """Print the database's current revision."""
+    from alembic import command
+
     command.current(alembic_config())
 
 

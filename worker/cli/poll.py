@@ -83,9 +83,7 @@ def poll_once(accounts: list[Account], settings: Settings, enqueue: Callable[[li
 
 def run_watchers(accounts: list[Account], settings: Settings, enqueue: Callable[[list[int]], None]) -> None:
     """One thread per (account, folder) until Ctrl-C; re-queues stale work every minute."""
-    from connectors.webhook.notify import alert_review_queues
     from worker.tasks.lostwork import CHECK_EVERY_S
-    from worker.tasks.sweeper import sweep
 
     stop, sessions = threading.Event(), session_factory()
     watchers = [
@@ -110,10 +108,7 @@ def run_watchers(accounts: list[Account], settings: Settings, enqueue: Callable[
                 watch.check(session_scope, batch_size=settings.batch_size)
             if time.monotonic() - last_sweep >= SWEEP_EVERY_S:
                 last_sweep = time.monotonic()
-                with session_scope() as db:
-                    sweep(db, batch_size=settings.batch_size)
-                with session_scope() as db:
-                    alert_review_queues(db, settings)  # off unless MAILROUTE_REVIEW_ALERT_ENDPOINT is set
+                sweep_and_alert(settings)
     except KeyboardInterrupt:
         typer.echo("stopping")
     finally:
@@ -121,6 +116,21 @@ def run_watchers(accounts: list[Account], settings: Settings, enqueue: Callable[
         stop.set()
         for thread in threads:
             thread.join(timeout=30)
+
+
+def sweep_and_alert(settings: Settings) -> None:
+    """The periodic pass: re-queue stale work, then alert over-limit review queues (when configured;
+    the alert's HTTP client is only imported then)."""
+    from worker.tasks.sweeper import sweep
+
+    with session_scope() as db:
+        sweep(db, batch_size=settings.batch_size)
+    if not settings.review_alert_endpoint:  # off unless MAILROUTE_REVIEW_ALERT_ENDPOINT is set
+        return
+    from connectors.webhook.notify import alert_review_queues
+
+    with session_scope() as db:
+        alert_review_queues(db, settings)
 
 
 def stop_on_sigterm(stop: threading.Event) -> None:
@@ -148,7 +158,7 @@ def poll_command(
     quiet_libraries()
     settings = get_settings()
     from worker.cli.db import upgrade
-    from worker.tasks import enqueue_classify
+    from worker.tasks.producer import enqueue_classify
 
     upgrade()
     accounts = selected_accounts(settings, account)

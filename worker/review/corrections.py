@@ -1,7 +1,7 @@
 """Human review of a decision: approve it, or correct its labels — and bring the outbox in line.
 
 Plain functions over a session (the caller commits, then queues the returned action ids with
-``worker.tasks.jobs.enqueue_actions``). Every review is kept as a :class:`Correction` row (who, when, old
+``worker.tasks.enqueue_actions``). Every review is kept as a :class:`Correction` row (who, when, old
 and new labels) — approvals too, with equal old and new labels — so what reviewers confirm or fix can
 feed thresholds and examples later; it is also written to the audit log (``worker.db.audit``) and the
 decision remembers who reviewed it (``reviewed_by``).

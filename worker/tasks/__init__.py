@@ -1,16 +1,16 @@
 """The Celery wiring: the app, the thin tasks over plain functions, their retry policy, the sweeper.
 
-Importing this package registers every task (classify, actions, webhooks, retrain) and every action executor,
-and checks that each action kind of the rule language has one: a worker with a kind left unwired
-stops at start-up with a ConfigError instead of skipping actions.
+Importing the package is cheap: a process that only queues work (the poller) uses
+:mod:`worker.tasks.producer` and :mod:`worker.tasks.lostwork` without loading the tasks and the
+pipeline under them. A Celery worker loads :mod:`worker.tasks.wiring` (the app's ``include``), which
+registers every task and executor and checks that each action kind has one; so does the first use of
+any name below other than the two producers.
 """
 
-from worker.tasks import jobs, learning, webhook_batch, webhooks
-from worker.tasks.executors import install_executors
-from worker.tasks.jobs import enqueue_actions, enqueue_classify
-from worker.tasks.learning import enqueue_retrain
+from __future__ import annotations
 
-install_executors()
+import importlib
+from typing import Any
 
 __all__ = [
     "enqueue_actions",
@@ -22,3 +22,11 @@ __all__ = [
     "webhook_batch",
     "webhooks",
 ]
+PRODUCERS = ("enqueue_actions", "enqueue_classify")
+
+
+def __getattr__(name: str) -> Any:
+    if name not in __all__:
+        raise AttributeError(f"module 'worker.tasks' has no attribute {name!r}")
+    module = "worker.tasks.producer" if name in PRODUCERS else "worker.tasks.wiring"
+    return getattr(importlib.import_module(module), name)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
-from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from worker.core.errors import TransientError
-from worker.db.models import Action, ActionStatus
+from worker.db.models import ActionStatus
 from worker.db.session import session_scope
 from worker.learning.history import learned_thresholds_for
 from worker.outbox.runner import run_action, run_actions
@@ -17,11 +16,10 @@ from worker.pipeline.classify import classify_batch, classify_profiles, record_b
 from worker.pipeline.runtime import get_runtime
 from worker.pipeline.shadow import run_shadow
 from worker.tasks.app import app
+from worker.tasks.producer import enqueue_actions
 from worker.tasks.retry import TRANSIENT, TRANSIENT_OR_BACKEND, RoutedTask
 
 log = logging.getLogger(__name__)
-ACTION_BATCH = 64  # outbox rows per apply_actions task
-WEBHOOK_BATCH = 32  # webhook actions per deliver_webhooks task, delivered concurrently
 
 
 @app.task(name="mailroute.classify", **TRANSIENT_OR_BACKEND, retry_backoff_max=300, max_retries=10)
@@ -115,31 +113,3 @@ def apply_actions(self: RoutedTask, action_ids: Sequence[int]) -> dict[str, int]
     for action_id in failed:
         apply_action.apply_async((action_id,), countdown=5)
     return outcomes
-
-
-def enqueue_actions(action_ids: Sequence[int], *, kinds: Mapping[int, str] | None = None) -> None:
-    """Queue actions in batches: webhooks on their own task and queue (delivered concurrently), the rest."""
-    if not action_ids:
-        return
-    if kinds is None:
-        with session_scope() as session:
-            rows = session.execute(select(Action.id, Action.kind).where(Action.id.in_(list(action_ids))))
-            kinds = {id_: kind for id_, kind in rows}
-    webhook_task = app.tasks.get("mailroute.deliver_webhooks")  # worker.tasks.webhook_batch
-    webhooks, others = [], []
-    for action_id in action_ids:
-        if kinds.get(action_id) == "webhook" and webhook_task is not None:
-            webhooks.append(action_id)
-        else:
-            others.append(action_id)
-    for start in range(0, len(webhooks), WEBHOOK_BATCH):
-        webhook_task.delay(webhooks[start : start + WEBHOOK_BATCH])
-    for start in range(0, len(others), ACTION_BATCH):
-        apply_actions.delay(others[start : start + ACTION_BATCH])
-
-
-def enqueue_classify(message_ids: Sequence[int], *, batch_size: int = 32) -> None:
-    """Queue stored messages for classification in batches."""
-    ids = list(message_ids)
-    for start in range(0, len(ids), batch_size):
-        classify.delay(ids[start : start + batch_size])

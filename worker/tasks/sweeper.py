@@ -14,6 +14,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from worker.db.models import Action, ActionStatus, Message, MessageStatus
+from worker.tasks.producer import enqueue_actions, enqueue_classify
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,6 @@ def find_stale(
 
 def sweep(session: Session, *, older_than_s: float = 300, batch_size: int = 32) -> Stale:
     """Find stale work and queue it again; duplicates are harmless (tasks are idempotent)."""
-    from worker.tasks import enqueue_actions, enqueue_classify
-
     stale = find_stale(session, older_than_s=older_than_s)
     enqueue_classify(stale.message_ids, batch_size=batch_size)
     enqueue_actions(stale.action_ids)

@@ -125,7 +125,7 @@ def due_webhooks(
 
     The safety net for eager mode (pass ``stale_after=timedelta(0)``) and for countdowns a broker
     lost; the grace keeps it from racing a countdown that is about to fire. Wire it to a CLI command
-    or a periodic task: commit, then ``worker.tasks.jobs.enqueue_actions(ids)``.
+    or a periodic task: commit, then ``worker.tasks.enqueue_actions(ids)``.
     """
     limit = (now or datetime.now(UTC)) - stale_after
     failed_due = and_(
