@@ -31,12 +31,24 @@ STATEMENT_CACHE_PARAMS = 1024
 STATEMENT_CACHE_LENGTH = 64 * 1024
 
 
-def cache_batch_statements() -> None:
-    """Let psycopg cache the parse of a batch-sized statement (see above); never lowers its limits."""
-    from psycopg import _queries
+def cache_batch_statements() -> bool:
+    """Let psycopg cache the parse of a batch-sized statement (see above); never lowers its limits.
 
-    _queries.MAX_CACHED_STATEMENT_PARAMS = max(_queries.MAX_CACHED_STATEMENT_PARAMS, STATEMENT_CACHE_PARAMS)
-    _queries.MAX_CACHED_STATEMENT_LENGTH = max(_queries.MAX_CACHED_STATEMENT_LENGTH, STATEMENT_CACHE_LENGTH)
+    The limits are psycopg's private module constants (3.1–3.3): a psycopg without them is left as it
+    is (False), only slower, never broken."""
+    try:
+        from psycopg import _queries
+    except ImportError:
+        return False
+    limits = {
+        "MAX_CACHED_STATEMENT_PARAMS": STATEMENT_CACHE_PARAMS,
+        "MAX_CACHED_STATEMENT_LENGTH": STATEMENT_CACHE_LENGTH,
+    }
+    if not all(isinstance(getattr(_queries, name, None), int) for name in limits):
+        return False
+    for name, value in limits.items():
+        setattr(_queries, name, max(getattr(_queries, name), value))
+    return True
 
 
 def get_engine(url: str | None = None) -> Engine:

@@ -37,3 +37,11 @@ def test_a_second_batch_of_the_same_shape_is_not_parsed_again(
     with session_scope(postgres_url) as session:
         store_messages(session, mails(100, 32))  # a 32-row INSERT of ~20 columns: far over 50 parameters
     assert uncached == []
+
+
+def test_a_psycopg_without_the_private_limits_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    from worker.db.session import cache_batch_statements
+
+    monkeypatch.delattr(_queries, "MAX_CACHED_STATEMENT_PARAMS")
+    assert cache_batch_statements() is False  # no error: only the cache stays at psycopg's own limits
+    assert _queries.MAX_CACHED_STATEMENT_LENGTH >= 4096
