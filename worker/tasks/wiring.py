@@ -5,20 +5,14 @@ executor, and checks that each action kind of the rule language has one: a worke
 unwired stops at start-up with a ConfigError instead of skipping actions.
 """
 
-from worker.tasks import jobs, learning, webhook_batch, webhooks
+from worker.tasks import jobs as jobs
+from worker.tasks import learning as learning
+from worker.tasks import webhook_batch as webhook_batch
+from worker.tasks import webhooks as webhooks
 from worker.tasks.executors import install_executors
-from worker.tasks.learning import enqueue_retrain
-from worker.tasks.producer import enqueue_actions, enqueue_classify
+from worker.tasks.learning import enqueue_retrain as enqueue_retrain
+from worker.tasks.producer import enqueue_actions as enqueue_actions
+from worker.tasks.producer import enqueue_classify as enqueue_classify
 
 install_executors()
-
-__all__ = [
-    "enqueue_actions",
-    "enqueue_classify",
-    "enqueue_retrain",
-    "install_executors",
-    "jobs",
-    "learning",
-    "webhook_batch",
-    "webhooks",
-]
+# Every name ``worker.tasks.__all__`` exports lazily is imported above (``X as X``: re-exported).

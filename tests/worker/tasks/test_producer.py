@@ -50,3 +50,11 @@ def test_with_a_broker_work_is_sent_by_name_without_loading_the_tasks() -> None:
     ]
     heavy = {"worker.tasks.jobs", "worker.tasks.wiring", "worker.pipeline.classify", "worker.outbox.runner"}
     assert not heavy & set(out["modules"])
+
+
+def test_every_name_the_package_exports_lazily_resolves() -> None:
+    import worker.tasks
+
+    assert worker.tasks.__all__  # the loop below must check something
+    for name in worker.tasks.__all__:
+        assert getattr(worker.tasks, name) is not None, name
