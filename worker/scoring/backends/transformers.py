@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from worker.core.errors import BackendError
+
+# moved out: the forward passes the scorer inherits
+from worker.scoring.backends.reranker_passes import RerankerPasses
 from worker.scoring.base import ScoreMatrix, check_matrix, empty_matrix
-from worker.scoring.qwen_prompt import PromptTokenizer, PromptTokens
+from worker.scoring.qwen_prompt import PromptTokenizer
 
 if TYPE_CHECKING:
     import torch
@@ -38,7 +39,7 @@ def resolve_dtype(name: str, device: str) -> torch.dtype:
         raise BackendError(f"unknown dtype {name!r}: use auto, float16, bfloat16 or float32") from e
 
 
-class TransformersRerankerScorer:
+class TransformersRerankerScorer(RerankerPasses):
     """Scorer over a Qwen3-Reranker checkpoint (or any Qwen3ForCausalLM) loaded with transformers."""
 
     def __init__(
@@ -101,71 +102,3 @@ class TransformersRerankerScorer:
                 scores = self._score_shared(batch) if self.shared_prefix else self._score_naive(batch)
                 out[rows] = scores
         return check_matrix(out, len(mails), len(labels))
-
-    def _probability(self, hidden: torch.Tensor) -> np.ndarray:
-        import torch
-
-        diff = hidden.float() @ self._yes_minus_no
-        return torch.sigmoid(diff).cpu().numpy().astype(np.float32)
-
-    def _pad(self, seqs: list[list[int]], *, left: bool) -> tuple[torch.Tensor, torch.Tensor]:
-        import torch
-
-        width = max(len(s) for s in seqs)
-        ids = torch.full((len(seqs), width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(seqs), width), dtype=torch.long)
-        for r, s in enumerate(seqs):
-            sl = slice(width - len(s), width) if left else slice(0, len(s))
-            ids[r, sl] = torch.tensor(s, dtype=torch.long)
-            mask[r, sl] = 1
-        return ids.to(self.device), mask.to(self.device)
-
-    def _score_naive(self, batch: list[PromptTokens]) -> np.ndarray:
-        """The official recipe: every pair a full prompt, left-padded, last position scored."""
-        seqs = [p.pair(j) for p in batch for j in range(len(p.suffixes))]
-        scores: list[np.ndarray] = []
-        for start in range(0, len(seqs), self.pairs_per_batch):
-            ids, mask = self._pad(seqs[start : start + self.pairs_per_batch], left=True)
-            positions = (mask.cumsum(-1) - 1).clamp(min=0)
-            out = self.model.model(input_ids=ids, attention_mask=mask, position_ids=positions)
-            scores.append(self._probability(out.last_hidden_state[:, -1]))
-        return np.concatenate(scores).reshape(len(batch), -1)
-
-    def _score_shared(self, batch: list[PromptTokens]) -> np.ndarray:
-        """Prefixes once (left-padded, KV kept), then label suffixes (right-padded) against that cache."""
-        import torch
-        from transformers import DynamicCache
-
-        ids, prefix_mask = self._pad([p.prefix for p in batch], left=True)
-        positions = (prefix_mask.cumsum(-1) - 1).clamp(min=0)
-        out = self.model.model(
-            input_ids=ids, attention_mask=prefix_mask, position_ids=positions, use_cache=True
-        )
-        pad = (prefix_mask == 0)[:, None, :, None]
-        # Padded slots are masked out later, but a NaN there would still poison 0 * NaN: zero them.
-        kv = [
-            (layer.keys.masked_fill(pad, 0.0), layer.values.masked_fill(pad, 0.0))
-            for layer in out.past_key_values.layers
-        ]
-        prefix_len = prefix_mask.sum(-1)
-        n_labels = len(batch[0].suffixes)
-        pairs = [(r, j) for r in range(len(batch)) for j in range(n_labels)]
-        scores: list[np.ndarray] = []
-        for start in range(0, len(pairs), self.pairs_per_batch):
-            chunk = pairs[start : start + self.pairs_per_batch]
-            rows = torch.tensor([r for r, _ in chunk], device=self.device)
-            suf_ids, suf_mask = self._pad([batch[r].suffixes[j] for r, j in chunk], left=False)
-            cache = DynamicCache(ddp_cache_data=[(k[rows], v[rows]) for k, v in kv])
-            width = suf_ids.shape[1]
-            suf_pos = prefix_len[rows, None] + torch.arange(width, device=self.device)[None, :]
-            out = self.model.model(
-                input_ids=suf_ids,
-                attention_mask=torch.cat([prefix_mask[rows], suf_mask], dim=1),
-                position_ids=suf_pos,
-                past_key_values=cache,
-                use_cache=True,
-            )
-            last = suf_mask.sum(-1) - 1
-            hidden = out.last_hidden_state[torch.arange(len(chunk), device=self.device), last]
-            scores.append(self._probability(hidden))
-        return np.concatenate(scores).reshape(len(batch), n_labels)
