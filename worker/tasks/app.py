@@ -56,20 +56,19 @@ def make_app() -> Celery:
 app = make_app()
 
 
+def consumes(celery: Celery, queue: str) -> bool:
+    """Whether this worker consumes ``queue`` (no ``-Q``: every queue)."""
+    consume_from = celery.amqp.queues.consume_from
+    return not consume_from or queue in consume_from
+
+
 def scores_mail(celery: Celery) -> bool:
     """Whether this worker consumes the classify queue (no ``-Q``: every queue, classify included).
 
     Only classify (and retrain, routed there) use the model: a worker for actions and webhooks never
     loads it — four processes each importing torch and the weights cost seconds of CPU and memory.
     """
-    consume_from = celery.amqp.queues.consume_from
-    return not consume_from or "classify" in consume_from
-
-
-def delivers_webhooks(celery: Celery) -> bool:
-    """Whether this worker consumes the webhooks queue (no ``-Q``: every queue)."""
-    consume_from = celery.amqp.queues.consume_from
-    return not consume_from or "webhooks" in consume_from
+    return consumes(celery, "classify")
 
 
 @worker_init.connect
@@ -80,7 +79,7 @@ def _preload(**_: Any) -> None:
     from worker.db.session import preload
 
     preload()
-    if delivers_webhooks(app):
+    if consumes(app, "webhooks"):
         from connectors.webhook.client import preload as preload_http
 
         preload_http()
