@@ -25,7 +25,7 @@ from rules import RuleSet
 from worker.db.models import Correction, Decision, Message
 from worker.evaluation.evaluate import predict
 from worker.evaluation.labeled import LabeledMail
-from worker.pipeline.shadow import record_shadow, route_raw, stored_keep
+from worker.pipeline.shadow import parse_stored, record_shadow, route_parsed
 from worker.scoring.base import Scorer
 from worker.store.boilerplate import DEFAULT_MIN_SHARED
 
@@ -113,10 +113,16 @@ def backtest_stored(
             .order_by(Message.id)
         ).all()
         first_old = _first_reviews(session, chunk)
-        raws = [raw for _, raw, _, _ in rows]
-        keep = stored_keep(session, [row[0] for row in rows], [row[3] for row in rows], boilerplate_min)
-        new = route_raw(scorer, rule_set, raws, max_chars, keep)
-        old = route_raw(scorer, against, raws, max_chars, keep) if against is not None else None
+        parsed, keep = parse_stored(  # once for both rule sets
+            session,
+            [row[0] for row in rows],
+            [row[1] for row in rows],
+            [row[3] for row in rows],
+            max_chars=max_chars,
+            boilerplate_min=boilerplate_min,
+        )
+        new = route_parsed(scorer, rule_set, parsed, keep)
+        old = route_parsed(scorer, against, parsed, keep) if against is not None else None
         for i, (message_id, _, live, _) in enumerate(rows):
             truth = tuple(live.labels) if live.review_state in REVIEWED else None
             if old is not None:

@@ -9,7 +9,7 @@ routing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,36 +28,34 @@ from worker.store.boilerplate import DEFAULT_MIN_SHARED, keep_subjects
 log = logging.getLogger(__name__)
 
 
-def route_raw(
-    scorer: Scorer,
-    rule_set: RuleSet,
+def parse_stored(
+    session: Session,
+    ids: Sequence[int],
     raws: Sequence[bytes],
+    profiles: Sequence[str],
+    *,
     max_chars: int,
-    keep_subject: Callable[[list[ParsedMail]], list[bool]] | None = None,
-) -> list[tuple[RuleDecision, dict[str, float]]]:
-    """Parse stored raw mails and route them; (decision, scores) per mail. A decision error raises.
-    ``keep_subject``: which parsed mails keep their subject in the scored text (default all)."""
+    boilerplate_min: int,
+) -> tuple[list[ParsedMail], list[bool]]:
+    """Stored messages ``ids`` (``raws`` of ``profiles``) parsed as classify parses them, and whether
+    each keeps its subject in the scored text (a subject that is boilerplate in its profile does not,
+    as live classification decides: :func:`worker.store.boilerplate.keep_subjects`)."""
     parsed = [parse_message(raw, max_chars=max_chars) for raw in raws]
+    subjects = [p.subject for p in parsed]
+    keep = keep_subjects(session, list(ids), subjects, list(profiles), min_shared=boilerplate_min)
+    return parsed, keep
+
+
+def route_parsed(
+    scorer: Scorer, rule_set: RuleSet, parsed: Sequence[ParsedMail], keep: Sequence[bool]
+) -> list[tuple[RuleDecision, dict[str, float]]]:
+    """Route parsed stored mails; (decision, scores) per mail. A decision error raises."""
     out = []
-    keep = keep_subject(parsed) if keep_subject is not None else None
-    for routed in route(parsed, scorer, rule_set, keep_subject=keep):
+    for routed in route(list(parsed), scorer, rule_set, keep_subject=list(keep)):
         if routed.decision is None:
             raise InputError(routed.error or "decision failed")
         out.append((routed.decision, routed.scores))
     return out
-
-
-def stored_keep(
-    session: Session, ids: Sequence[int], profiles: Sequence[str], boilerplate_min: int
-) -> Callable[[list[ParsedMail]], list[bool]]:
-    """``route_raw``'s ``keep_subject`` for stored messages ``ids`` of ``profiles``: a subject that is
-    boilerplate in its profile is left out of the scored text, as live classification does."""
-
-    def keep(parsed: list[ParsedMail]) -> list[bool]:
-        subjects = [p.subject for p in parsed]
-        return keep_subjects(session, list(ids), subjects, list(profiles), min_shared=boilerplate_min)
-
-    return keep
 
 
 def record_shadow(
@@ -109,8 +107,15 @@ def shadow_batch(
     boilerplate subject is left out of the scored text as live."""
     query = select(Message.id, Message.raw, Message.profile).where(Message.id.in_(list(ids)))
     rows = session.execute(query).all()
-    keep = stored_keep(session, [row[0] for row in rows], [row[2] for row in rows], boilerplate_min)
-    decided = route_raw(scorer, rule_set, [row[1] for row in rows], max_chars, keep)
+    parsed, keep = parse_stored(
+        session,
+        [row[0] for row in rows],
+        [row[1] for row in rows],
+        [row[2] for row in rows],
+        max_chars=max_chars,
+        boilerplate_min=boilerplate_min,
+    )
+    decided = route_parsed(scorer, rule_set, parsed, keep)
     record_shadow(session, [row[0] for row in rows], decided, rule_set, scorer.model_id)
     return len(rows)
 
