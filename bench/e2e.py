@@ -31,10 +31,12 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from common import REPO, create_database, drop_database, percentile, start_worker, synthetic_mail
+from common import PG_ADMIN, REPO, create_database, drop_database, percentile, start_worker, synthetic_mail
+from cpu import CpuMeter, report, tree
 from load import load_mail
 
 from tests.chaos.services import PrivateRedis, kill_group, wait_for
@@ -118,6 +120,33 @@ def stage_times(db: str) -> tuple[dict[str, list[float]], dict[str, float]]:
         ).all()
     acted = {mid: t.timestamp() for mid, t in rows}
     return {"stored": stored, "decided": decided, "keyword acted": list(acted.values())}, acted
+
+
+def backends(db: str) -> Callable[[], list[int]]:
+    """The pids of the Postgres backends serving database ``db`` (asked from another database)."""
+    import psycopg
+
+    conn = psycopg.connect(PG_ADMIN.replace("+psycopg", ""), autocommit=True)
+    name = db.rsplit("/", 1)[1]
+
+    def pids() -> list[int]:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (name,))
+        return [int(pid) for (pid,) in rows]
+
+    return pids
+
+
+def meter(procs: list[subprocess.Popen[bytes]], server: Dovecot, broker: PrivateRedis, db: str) -> CpuMeter:
+    """CPU per process group: procs are [classify worker, actions worker, poller] once started."""
+    cpu = CpuMeter()
+    names = ["classify worker (2 processes)", "actions+webhooks worker (4)", "poller (mailroute poll)"]
+    for i, name in enumerate(names):
+        cpu.add(name, lambda i=i: tree(procs[i].pid) if len(procs) > i else [])
+    cpu.add("postgres (this run's database)", backends(db))
+    cpu.add("dovecot", lambda: tree(server.process.pid if server.process else None))
+    cpu.add("redis", lambda: tree(broker.process.pid if broker.process else None))
+    cpu.add("bench (receiver, watcher)", lambda: [os.getpid()])
+    return cpu
 
 
 def model_alone_rate(mails: list[bytes], rules: Path, batch: int) -> float:
@@ -209,6 +238,7 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
             with sessions() as s:
                 return int(s.scalar(select(func.count(Message.id))) or 0)
 
+        cpu = meter(procs, server, broker, db)
         if continuous:
             start_poller()
             with sessions() as s:
@@ -216,6 +246,7 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
             assert ok, (tmp / "poll.log").read_text()[-2000:]
             time.sleep(2)
         t0 = time.time()
+        cpu.start()
         if not continuous:
             start_poller()
             for mid, _ in mails:
@@ -251,6 +282,7 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
         done.set()
         keyword_done = keyword_at[0] if keyword_at else None
         webhook_done = max(sink.seen.values(), default=t0)
+        used = cpu.stop()
         stored = stored_count()
         stages, acted = stage_times(db)
     finally:
@@ -280,6 +312,7 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
         "e2e_mails_per_s": n / (end - t0),
         "p95_arrival_to_last_effect_s": percentile(latencies, 0.95),
         "max_backlog": max(backlog, default=0),
+        "cpu": report(used, n, cpu.window_s),
     }
 
 
@@ -316,6 +349,9 @@ def main() -> None:
     print(f"{result['mode']}, {args.backend} scorer, {n} mails; logs in {tmp}")
     for name, at in result["stage_s"].items():  # type: ignore[attr-defined]
         print(f"  {name:18s} last at {at:7.2f} s")
+    print("CPU per mail from the clock's start to the last effect:")
+    for line in result["cpu"]:  # type: ignore[attr-defined]
+        print(line)
     for key in ("stored", "keywords_on_server", "webhooks_received", "webhook_posts", "verified"):
         print(f"  {key}: {result[key]}")
     e2e = float(result["e2e_mails_per_s"])  # type: ignore[arg-type]
