@@ -12,7 +12,7 @@ subject is on 3.3% of the mails.
 
 :func:`boilerplate` is the decision, pure. Live classification counts a batch's subjects together with
 the profile's decided messages of the last :data:`LOOKBACK_IDS` ids (:func:`stored_counts`, one
-grouped query per profile and batch; a message's ``subject`` column is written when it is decided);
+grouped query per profile and batch on the ``subject_key`` column, written when a message is decided);
 ``mailroute eval`` and the review simulation count over the evaluated set itself.
 """
 
@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from worker.db.models import Message, MessageStatus
@@ -43,45 +43,68 @@ def boilerplate(
     *,
     min_shared: int,
     known: Mapping[str, int] | None = None,
+    known_total: int | None = None,
     min_share: float = MIN_SHARE,
 ) -> list[bool]:
     """For each subject, whether it is boilerplate: at least ``min_shared`` and ``min_share`` of the
     mails counted — ``subjects`` plus the ``known`` counts by normalised subject (``""``: mails without
-    one) — share it. Empty subjects never are; ``min_shared < 1`` turns the rule off."""
+    one; ``known_total``: how many mails those counts are of, if more than their sum) — share it. Empty
+    subjects never are; ``min_shared < 1`` turns the rule off."""
     keys = [normalise(subject) for subject in subjects]
     if min_shared < 1:
         return [False] * len(keys)
     counts = Counter(keys)
     for key, count in (known or {}).items():
         counts[key] += count
-    least = max(min_shared, min_share * sum(counts.values()))
+    known_sum = sum((known or {}).values())
+    mails = len(keys) + max(known_sum, known_total or 0)
+    least = max(min_shared, min_share * mails)
     return [bool(key) and counts[key] >= least for key in keys]
 
 
 def stored_counts(
-    session: Session, profile: str, *, upto: int, exclude: Sequence[int] = (), lookback: int = LOOKBACK_IDS
-) -> Counter[str]:
-    """Normalised subject → number of ``profile``'s decided messages with ids in ``(upto − lookback,
-    upto]`` that carry it (``""``: no subject; ``exclude``: ids not to count, e.g. the batch).
+    session: Session,
+    profile: str,
+    *,
+    upto: int,
+    exclude: Sequence[int] = (),
+    lookback: int = LOOKBACK_IDS,
+    keys: Collection[str] | None = None,
+) -> tuple[Counter[str], int]:
+    """(normalised subject → count, mails counted) over ``profile``'s decided messages with ids in
+    ``(upto − lookback, upto]`` (``""``: no subject; ``exclude``: ids not to count, e.g. the batch).
+    ``keys``: count only these subjects (the others still count in the total); None: every subject.
 
-    One grouped query over a range of the primary key (Postgres: an index scan of the range, 6 ms for
-    5,000 ids; no other index helps)."""
+    One grouped query over a range of the primary key (Postgres: an index scan of the range, no other
+    index helps). A message's ``subject_key`` (its normalised subject, written when it is decided) is
+    compared in SQL, so only the asked keys come back; rows decided before that column existed come
+    back by subject and are normalised here."""
+    key = Message.subject_key
+    wanted = (key if keys is None else case((key.in_(sorted(keys)), key))).label("wanted")
+    legacy = case((key.is_(None), Message.subject)).label("legacy")
     query = (
-        select(Message.subject, func.count())
+        select(wanted, legacy, func.count())
         .where(
             Message.id > upto - lookback,
             Message.id <= upto,
             Message.profile == profile,
             Message.status == MessageStatus.DECIDED,
         )
-        .group_by(Message.subject)
+        .group_by(wanted, legacy)
     )
     if exclude:
         query = query.where(Message.id.not_in(list(exclude)))
     counts: Counter[str] = Counter()
-    for subject, count in session.execute(query):
-        counts[normalise(subject or "")] += int(count)
-    return counts
+    total = 0
+    for found, subject, count in session.execute(query):
+        total += int(count)
+        if found is not None:
+            counts[found] += int(count)
+        elif subject is not None or keys is None:  # a legacy row (or, for keys, one of the others)
+            normal = normalise(subject or "")
+            if keys is None or normal in keys:
+                counts[normal] += int(count)
+    return counts, total
 
 
 def keep_subjects(
@@ -101,8 +124,13 @@ def keep_subjects(
     for profile in sorted(set(profiles)):
         members = [i for i, p in enumerate(profiles) if p == profile]
         mine = [subjects[i] for i in members]
-        known = stored_counts(session, profile, upto=max(ids), exclude=ids, lookback=lookback)
-        flags = boilerplate(mine, min_shared=min_shared, known=known)
+        keys = {normalise(subject) for subject in mine} - {""}
+        if not keys:  # no subject: nothing to count
+            continue
+        known, total = stored_counts(
+            session, profile, upto=max(ids), exclude=ids, lookback=lookback, keys=keys
+        )
+        flags = boilerplate(mine, min_shared=min_shared, known=known, known_total=total)
         for i, drop in zip(members, flags, strict=True):
             keep[i] = not drop
     return keep

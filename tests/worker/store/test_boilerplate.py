@@ -51,21 +51,53 @@ def _raw(i: int, subject: str) -> bytes:
     return bytes(message)
 
 
-def test_stored_counts_are_per_profile_within_the_look_back(sqlite_url: str) -> None:
+def test_stored_counts_are_per_profile_within_the_look_back(db_url: str) -> None:
     rows = [("ops", "Alert"), ("ops", "Re: alert"), ("sales", "Alert"), ("ops", "Other"), ("ops", "")]
     rows += [("ops", "Pending")]  # not decided yet: not counted
-    with session_factory(sqlite_url).begin() as session:
+    ids = _decided(db_url, rows, keyed=False)  # rows decided before subject_key: counted by subject
+    with session_factory(db_url)() as session:
+        top = max(ids)
+        assert stored_counts(session, "ops", upto=top) == ({"alert": 2, "other": 1, "": 1}, 4)
+        assert stored_counts(session, "ops", upto=top, exclude=ids[:1]) == (
+            {"alert": 1, "other": 1, "": 1},
+            3,
+        )
+        assert stored_counts(session, "ops", upto=top, lookback=3) == ({"other": 1, "": 1}, 2)
+        assert stored_counts(session, "ops", upto=top, keys={"alert"}) == ({"alert": 2}, 4)
+        keep = keep_subjects(session, [top + 1, top + 2], ["ALERT", "alert"], ["ops", "sales"], min_shared=3)
+        assert keep == [False, True]  # ops: 2 stored + this one; sales: 1 stored + this one
+
+
+def _decided(url: str, rows: list[tuple[str, str]], *, keyed: bool, first: int = 0) -> list[int]:
+    """Store ``rows`` (profile, subject) and mark all but the last decided; ``keyed``: as the
+    classifier writes them now, with ``subject_key``."""
+    with session_factory(url).begin() as session:
         ids = [
-            store_message(session, _raw(i, s), Origin("a", "INBOX", 1, i, profile=p)).id
+            store_message(session, _raw(first + i, s), Origin("a", "INBOX", 1, first + i, profile=p)).id
             for i, (p, s) in enumerate(rows)
         ]
         for id_, (_, subject) in zip(ids, rows, strict=True):  # the subject is stored when decided
             values = {"subject": subject, "status": "decided" if id_ != ids[-1] else "received"}
+            if keyed:
+                values["subject_key"] = normalise(subject)
             session.execute(update(Message).where(Message.id == id_).values(**values))
-    with session_factory(sqlite_url)() as session:
-        top = max(ids)
-        assert stored_counts(session, "ops", upto=top) == {"alert": 2, "other": 1, "": 1}
-        assert stored_counts(session, "ops", upto=top, exclude=ids[:1]) == {"alert": 1, "other": 1, "": 1}
-        assert stored_counts(session, "ops", upto=top, lookback=3) == {"other": 1, "": 1}
-        keep = keep_subjects(session, [top + 1, top + 2], ["ALERT", "alert"], ["ops", "sales"], min_shared=3)
-        assert keep == [False, True]  # ops: 2 stored + this one; sales: 1 stored + this one
+    return ids
+
+
+def test_keyed_rows_and_legacy_rows_count_alike_and_only_the_asked_keys_come_back(db_url: str) -> None:
+    rows = [("ops", "Alert"), ("ops", "Re: ALERT"), ("ops", "Other"), ("ops", ""), ("ops", "Form")]
+    _decided(db_url, [*rows, ("ops", "pending")], keyed=False)
+    ids = _decided(db_url, [*rows, ("ops", "pending")], keyed=True, first=100)
+    with session_factory(db_url)() as session:
+        counts, total = stored_counts(session, "ops", upto=max(ids))
+        assert (counts, total) == ({"alert": 4, "other": 2, "": 2, "form": 2}, 10)
+        asked = stored_counts(session, "ops", upto=max(ids), keys={"alert", "form", "missing"})
+        assert asked == ({"alert": 4, "form": 2}, 10)  # the others still count in the total
+        assert stored_counts(session, "ops", upto=max(ids), keys=set()) == ({}, 10)
+
+
+def test_a_known_total_counts_in_the_share_like_the_known_counts() -> None:
+    known = {"customer request": 2}
+    assert boilerplate(["Customer request"], min_shared=3, known=known, known_total=59) == [True]
+    assert boilerplate(["Customer request"], min_shared=3, known=known, known_total=60) == [False]
+    assert boilerplate(["Customer request"], min_shared=3, known=known, known_total=1) == [True]

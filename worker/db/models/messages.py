@@ -57,6 +57,8 @@ class Message(Base):
     message_id_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     subject: Mapped[str] = mapped_column(Text, default="")
+    # the normalised subject (worker.store.boilerplate.normalise), written with subject when decided
+    subject_key: Mapped[str | None] = mapped_column(Text)
     sender: Mapped[str] = mapped_column(Text, default="")
     recipients: Mapped[list[Any]] = mapped_column(default=list)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
