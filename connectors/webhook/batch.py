@@ -1,7 +1,7 @@
 """Concurrent POSTs for a batch of webhook deliveries, a bounded number in flight per endpoint.
 
 A webhook is I/O: one worker process that POSTs one at a time spends nearly all its time waiting on
-the receiver. :func:`post_all` sends a batch's prepared requests from a thread pool, with at most
+the receiver. :func:`post_all` sends a batch's prepared requests from the process's thread pool, with at most
 ``limit`` in flight per endpoint in this process (a semaphore shared by every batch the process runs),
 so one receiver is never flooded and a slow one does not starve the others. Only the HTTP round trip
 runs in the threads: the rows are read, and the outcomes written, by the caller in its one
@@ -21,9 +21,12 @@ import httpx
 
 from connectors.webhook.endpoints import Endpoint
 
+POOL_THREADS = 32  # this process's POSTs in flight, all endpoints together (queued beyond)
 _limits: dict[str, threading.BoundedSemaphore] = {}
 _limits_lock = threading.Lock()
 _limits_pid = 0
+_pool: ThreadPoolExecutor | None = None
+_pool_pid = 0
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,17 @@ def endpoint_limit(target: str, limit: int) -> threading.BoundedSemaphore:
         return _limits.setdefault(target, threading.BoundedSemaphore(limit))
 
 
+def thread_pool() -> ThreadPoolExecutor:
+    """This process's POST threads, kept between batches (starting threads for every batch of 32
+    was a tenth of a webhooks worker's CPU); a new pool after a fork, whose threads stay behind."""
+    global _pool, _pool_pid
+    with _limits_lock:
+        if _pool is None or _pool_pid != os.getpid():
+            _pool = ThreadPoolExecutor(max_workers=POOL_THREADS, thread_name_prefix="webhook")
+            _pool_pid = os.getpid()
+        return _pool
+
+
 def post_all(
     requests: Mapping[int, Request], post: Callable[..., httpx.Response], *, limit: int
 ) -> dict[int, Sent]:
@@ -69,8 +83,6 @@ def post_all(
             return key, (response, (time.perf_counter() - started) * 1000)
 
     endpoints = {request.endpoint.name for request in requests.values()}
-    workers = min(len(requests), limit * len(endpoints))
-    if workers <= 1:
+    if min(len(requests), limit * len(endpoints)) <= 1:
         return dict(one(item) for item in requests.items())
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="webhook") as pool:
-        return dict(pool.map(one, requests.items()))
+    return dict(thread_pool().map(one, requests.items()))

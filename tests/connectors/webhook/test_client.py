@@ -31,3 +31,15 @@ def test_a_forked_child_gets_its_own_client() -> None:
     assert os.waitstatus_to_exitcode(status) == 0
     assert client.http_client() is parent
     client.close_client()
+
+
+def test_a_receivers_cookie_is_never_sent_back(configure: Configure, sqlite_url: str) -> None:
+    client.close_client()
+    with receiver(Reply(200, headers={"Set-Cookie": "session=abc; Path=/"}), keep_alive=True) as server:
+        configure(hook={"url": server.url})
+        statuses = [attempt(sqlite_url, make_webhook_action(sqlite_url)).status for _ in range(3)]
+    client.close_client()
+    assert statuses == ["done"] * 3 and len(server.requests) == 3
+    assert [r.headers.get("cookie") for r in server.requests] == [None, None, None]
+    assert not client.http_client().cookies  # nothing kept
+    client.close_client()

@@ -1,0 +1,44 @@
+"""post_all: a batch's POSTs run on the process's thread pool, kept from one batch to the next."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any
+
+import httpx
+
+from connectors.webhook import batch
+from connectors.webhook.batch import Request, post_all, thread_pool
+from connectors.webhook.endpoints import Endpoint
+
+ENDPOINT = Endpoint("pool-test", "http://127.0.0.1:9/pool", secret=b"s3cret")  # its own semaphore
+
+
+def _requests(n: int) -> dict[int, Request]:
+    return {i: Request(ENDPOINT, b"{}", {}) for i in range(n)}
+
+
+def test_batches_reuse_the_same_threads_and_keep_their_order() -> None:
+    seen: list[set[int]] = []
+
+    def post(url: str, **_: Any) -> httpx.Response:
+        seen[-1].add(threading.get_ident())
+        time.sleep(0.02)
+        return httpx.Response(200)
+
+    for _ in range(2):
+        seen.append(set())
+        sent = post_all(_requests(12), post, limit=4)
+        assert list(sent) == list(range(12)) and all(r.status_code == 200 for r, _ in sent.values())
+    assert seen[0] and seen[1] <= seen[0]  # the second batch started no thread
+    assert threading.get_ident() not in seen[0]  # they ran on the pool, not inline
+
+
+def test_a_forked_process_gets_a_pool_of_its_own(monkeypatch: Any) -> None:
+    pool = thread_pool()
+    assert thread_pool() is pool
+    monkeypatch.setattr(batch, "_pool_pid", os.getpid() + 1)  # as a forked child sees it
+    fresh = thread_pool()
+    assert fresh is not pool and thread_pool() is fresh
