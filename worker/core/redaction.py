@@ -32,3 +32,16 @@ class RedactFilter(logging.Filter):
         if clean != rendered:
             record.msg, record.args = clean, None
         return True
+
+
+def redact_url(url: str | None) -> str:
+    """A URL fit for logs and output: any password replaced by ***."""
+    if not url:
+        return ""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return parts._replace(netloc=netloc).geturl()
+    return url
