@@ -1,10 +1,10 @@
 """Request dependencies: the database session, the logged-in principal with its role, the runtime.
 
 Every route but the open ones (health, metrics, login, static) depends on :func:`require_page` or
-:func:`require_api` with the least role it needs; a principal below it gets 403. The principal comes
-from the session cookie (a user in the database, re-read per request so a disabled user is out at
-once) or, for the API, a bearer token (a user's token, or the settings' ``MAILROUTE_ADMIN_API_TOKEN``,
-which acts as an admin named ``api-token``).
+:func:`require_api` with the least role it needs; a principal below it gets 403. The principal
+(:mod:`admin.principals`) comes from the session cookie (a user in the database, re-read per request so
+a disabled user is out at once) or, for the API, a bearer token (a user's token, or the settings'
+``MAILROUTE_ADMIN_API_TOKEN``, which acts as an admin named ``api-token``).
 """
 
 from __future__ import annotations
@@ -15,20 +15,17 @@ from fastapi import HTTPException, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from admin import csrf, identity
-from admin.scope import ALL_PROFILES, Principal, principal_of
+# moved out, used here and still imported from here: the request's principal
+from admin.principals import SETTINGS_TOKEN_USER as SETTINGS_TOKEN_USER
+from admin.principals import LoginRequired as LoginRequired
+from admin.principals import api_principal as api_principal
+from admin.principals import api_user as api_user
+from admin.principals import page_principal as page_principal
+from admin.principals import page_user as page_user
+from admin.principals import session_principal as session_principal
+from admin.scope import Principal
 from rules import RuleSet
-from worker.db.models import DEFAULT_PROFILE, Message, Role, User
-
-SETTINGS_TOKEN_USER = "api-token"  # noqa: S105 - a name, not a secret
-
-
-class LoginRequired(Exception):
-    """An anonymous request for a page: the app answers with a redirect to the login page."""
-
-    def __init__(self, next_path: str):
-        super().__init__(next_path)
-        self.next_path = next_path
+from worker.db.models import DEFAULT_PROFILE, Message, Role
 
 
 def db(request: Request) -> Iterator[Session]:
@@ -38,70 +35,6 @@ def db(request: Request) -> Iterator[Session]:
         yield session
     finally:
         session.close()
-
-
-def session_principal(request: Request) -> Principal | None:
-    """The enabled user of the request's session cookie, None when anonymous (cached per request)."""
-    if hasattr(request.state, "principal"):
-        return request.state.principal
-    principal = None
-    session = request.state.admin
-    if session is not None:
-        with request.app.state.session_factory() as db_session:
-            user = db_session.scalars(select(User).where(User.username == session.user)).first()
-            if user is not None and not user.disabled:
-                principal = principal_of(user)
-    request.state.principal = principal
-    return principal
-
-
-def page_principal(request: Request) -> Principal:
-    """The logged-in principal of a page request, else a redirect to the login page."""
-    principal = session_principal(request)
-    if principal is None:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise LoginRequired(target if request.method == "GET" else "/")
-    return principal
-
-
-def page_user(request: Request) -> str:
-    """The logged-in user's name (see :func:`page_principal`)."""
-    return page_principal(request).name
-
-
-def _token_principal(request: Request, token: str) -> Principal:
-    if request.app.state.auth.check_token(token):
-        return Principal(name=SETTINGS_TOKEN_USER, role=Role.ADMIN, profiles=frozenset({ALL_PROFILES}))
-    with request.app.state.session_factory.begin() as db_session:
-        user = identity.by_token(db_session, token)
-        principal = principal_of(user) if user is not None else None
-    if principal is None:
-        raise HTTPException(status_code=401, detail="invalid token", headers={"WWW-Authenticate": "Bearer"})
-    return principal
-
-
-def api_principal(request: Request) -> Principal:
-    """The caller of an API route: a bearer token, or a session (with the CSRF header when writing)."""
-    if hasattr(request.state, "api_principal"):
-        return request.state.api_principal
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        principal = _token_principal(request, header[7:].strip())
-    else:
-        found = session_principal(request)
-        if found is None:
-            raise HTTPException(
-                status_code=401, detail="login required", headers={"WWW-Authenticate": "Bearer"}
-            )
-        if request.method not in csrf.SAFE_METHODS:
-            csrf.check(request, request.headers.get(csrf.HEADER))
-        principal = found
-    request.state.api_principal = principal
-    return principal
-
-
-def api_user(request: Request) -> str:
-    return api_principal(request).name
 
 
 def _forbid(principal: Principal, role: str) -> None:

@@ -5,8 +5,9 @@ then :func:`decide`. See ``rules/README.md`` for the YAML format.
 """
 
 from rules.checks import SchemaError
-from rules.engine import Decision, MessageFacts, decide
+from rules.engine import Decision, decide
 from rules.loader import load_rule_set, parse_rule_set
+from rules.matching import MessageFacts
 from rules.policy import Policy
 from rules.schema import ActionSpec, Category, HeaderCondition, RuleSet
 from rules.templates import check_template, render_label

@@ -1,4 +1,4 @@
-"""Print (or check) the README's settings table, generated from worker/core/settings.py.
+"""Print (or check) the README's settings table, generated from worker/core/settings.py's Settings.
 
 python scripts/settings_table.py          # print the markdown table
 python scripts/settings_table.py --write  # replace the table between the README markers

@@ -9,7 +9,8 @@ from tqdm import tqdm
 
 from worker.cli.common import quiet_libraries
 from worker.cli.db import upgrade
-from worker.core.settings import get_settings, redact_url
+from worker.core.redaction import redact_url
+from worker.core.settings import get_settings
 from worker.db.session import session_factory
 from worker.store.ingest import ingest_path
 from worker.store.sources import count_messages

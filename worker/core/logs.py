@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,26 +18,16 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import IO, Any
 
+# moved out, used here and still imported from here: redacting secrets
+from worker.core.redaction import RedactFilter as RedactFilter
+from worker.core.redaction import redact as redact
 from worker.core.settings import Settings
 
 _message_id: ContextVar[int | str | None] = ContextVar("mailroute_message_id", default=None)
 
-_URL_PASSWORD = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s:/@]*:)[^\s@/]+@")
-_KEY_VALUE = re.compile(  # password=…, db_password='…' (DSNs, query strings); not "secret: missing"
-    r"(?P<key>(?<![A-Za-z0-9])(?:password|passwd|pwd|secret|token|api_key|apikey)=)(?P<q>['\"]?)[^\s'\",;&]+",
-    re.IGNORECASE,
-)
-_BEARER = re.compile(r"(?P<head>\b(?:Bearer|Basic)\s+)[A-Za-z0-9._~+/=\-]{8,}")
 PLAIN_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # LogRecord attributes that are not ``extra`` fields (``message`` and ``asctime`` are set by formatters)
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
-
-
-def redact(text: str) -> str:
-    """``text`` with URL passwords, ``password=…``-style values and bearer tokens replaced by ***."""
-    text = _URL_PASSWORD.sub(r"\g<head>***@", text)
-    text = _KEY_VALUE.sub(r"\g<key>\g<q>***", text)
-    return _BEARER.sub(r"\g<head>***", text)
 
 
 @contextmanager
@@ -61,20 +50,6 @@ class MessageIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "message_id", None) is None:
             record.message_id = _message_id.get()
-        return True
-
-
-class RedactFilter(logging.Filter):
-    """Redacts secrets in the rendered message (for handlers whose formatter is not ours)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            rendered = record.getMessage()
-        except Exception:  # a malformed call: leave it to the handler's usual "Logging error" report
-            return True
-        clean = redact(rendered)
-        if clean != rendered:
-            record.msg, record.args = clean, None
         return True
 
 

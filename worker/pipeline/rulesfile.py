@@ -8,7 +8,7 @@ restart, and a version published from the admin or ``mailroute rules push`` is n
 that merely starts. An invalid edit never becomes a version: the last good one keeps routing and the
 file's error is kept in ``.error`` (admin banner, metric, healthcheck).
 
-:class:`BootstrapFile` is that half of :class:`~worker.pipeline.profiles.ProfileSource`, which calls
+:class:`BootstrapFile` is that half of :class:`~worker.pipeline.profilesource.ProfileSource`, which calls
 it from its refresh.
 """
 
@@ -30,7 +30,7 @@ FILE_AUTHOR = "file"  # the author of versions published from the bootstrap file
 
 
 class BootstrapFile:
-    """The bootstrap-file steps of a :class:`~worker.pipeline.profiles.ProfileSource` (its state)."""
+    """The bootstrap-file steps of a :class:`~worker.pipeline.profilesource.ProfileSource` (its state)."""
 
     profile: str
     sessions: sessionmaker[Session]
