@@ -9,24 +9,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from worker.db.models import Action, ActionStatus, Correction, Decision, Message, Score
+from connectors.webhook.facts import correction_facts, decision_facts, decision_scores, message_facts
+from worker.db.models import Action, ActionStatus, Decision, Message, Score
 
 SCHEMA = "mailroute.webhook/v1"
 EVENT = "message.routed"
 CORRECTED = "decision.corrected"  # to an endpoint that got the original, after a reviewer's correction
 ADMIN_MESSAGE_PATH = "/messages/{id}"  # the admin's message page
-
-
-def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
 
 
 def build_payload(session: Session, action: Action, message: Message, *, admin_url: str) -> dict[str, Any]:
@@ -97,65 +91,6 @@ def document(
 def delivered_before(action: Action) -> bool:
     """Whether this endpoint got a document about this mail already (an earlier successful try)."""
     return any(attempt.outcome == ActionStatus.DONE for attempt in action.attempts_log)
-
-
-def correction_facts(session: Session, action: Action, message: Message) -> dict[str, Any]:
-    """``correction`` (who, when, labels before and after) and ``wanted`` (does this endpoint still apply)."""
-    last = session.scalars(
-        select(Correction).where(Correction.message_id == message.id).order_by(Correction.id.desc())
-    ).first()
-    facts = None
-    if last is not None:
-        facts = {
-            "by": last.reviewer,
-            "at": _iso(last.created_at),
-            "old_labels": list(last.old_labels),
-            "new_labels": list(last.new_labels),
-        }
-    return {"correction": facts, "wanted": action.desired == "present"}
-
-
-def message_facts(message: Message) -> dict[str, Any]:
-    return {
-        "id": message.id,
-        "message_id": message.message_id,
-        "subject": message.subject,
-        "sender": message.sender,
-        "recipients": list(message.recipients or []),
-        "date": _iso(message.sent_at),
-        "list_id": message.list_id,
-        "account": message.account,
-        "folder": message.folder,
-        "received_at": _iso(message.received_at),
-    }
-
-
-def decision_facts(decision: Decision) -> dict[str, Any]:
-    return {
-        "labels": list(decision.labels),
-        "needs_review": decision.needs_review,
-        "reasons": list(decision.reasons),
-        "rule_set": decision.rule_set_name,
-        "rule_set_hash": decision.rule_set_hash,
-        "model_id": decision.model_id,
-        "top_score": round(decision.top_score, 6),
-        "margin": round(decision.margin, 6),
-        "decided_at": _iso(decision.created_at),
-    }
-
-
-def decision_scores(session: Session, decision: Decision) -> dict[str, float]:
-    """The scores behind ``decision`` only: same model and rule-set version."""
-    rows = session.scalars(
-        select(Score)
-        .where(
-            Score.message_id == decision.message_id,
-            Score.model_id == decision.model_id,
-            Score.rule_set_hash == decision.rule_set_hash,
-        )
-        .order_by(Score.label)
-    )
-    return {row.label: round(row.score, 6) for row in rows}
 
 
 def encode(payload: dict[str, Any]) -> bytes:

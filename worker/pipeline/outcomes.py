@@ -11,41 +11,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, update
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from rules import ActionSpec, RuleSet
 from rules import Decision as RuleDecision
-from worker.db.models import Action, Decision, Message, MessageStatus, Score, new_key
+from worker.db.models import Action, Decision, MessageStatus, Score, new_key
 from worker.parsing.message import ParsedMail
-from worker.store.boilerplate import normalise
-
-PARSED_COLUMNS = (
-    "subject",
-    "subject_key",
-    "sender",
-    "recipients",
-    "sent_at",
-    "list_id",
-    "headers",
-    "body_text",
-    "clean_text",
-    "parse_warnings",
-)
-
+from worker.pipeline.messagecolumns import MARK_DECIDED, parsed_columns
 
 # Core statements on the tables, not the ORM's bulk paths: the rows are plain dicts and no ORM object
 # of them is in the session, and the ORM's bulk INSERT/UPDATE machinery was 30 % of a classify task.
 SCORES: Table = Score.__table__  # type: ignore[assignment]
 DECISIONS: Table = Decision.__table__  # type: ignore[assignment]
 ACTIONS: Table = Action.__table__  # type: ignore[assignment]
-_MESSAGES: Table = Message.__table__  # type: ignore[assignment]
-_MARKED = ("status", "error", "decided_at", *PARSED_COLUMNS)
-MARK_DECIDED = (
-    update(_MESSAGES)
-    .where(_MESSAGES.c.id == bindparam("row_id"))
-    .values({name: bindparam(name) for name in _MARKED})
-)
 
 
 @dataclass(frozen=True)
@@ -57,22 +36,6 @@ class Outcome:
     warnings: list[str]
     scores: dict[str, float]
     decision: RuleDecision
-
-
-def parsed_columns(parsed: ParsedMail, warnings: list[str], max_chars: int) -> dict[str, Any]:
-    """The message columns filled from its parse."""
-    return {
-        "subject": parsed.subject[:2000],
-        "subject_key": normalise(parsed.subject[:2000]),
-        "sender": parsed.sender[:2000],
-        "recipients": list(parsed.recipients)[:200],
-        "sent_at": parsed.date,
-        "list_id": parsed.list_id,
-        "headers": {k: v[:2000] for k, v in list(parsed.headers.items())[:100]},
-        "body_text": parsed.body_text[: max_chars * 10],
-        "clean_text": parsed.text,
-        "parse_warnings": sorted(set(warnings) | set(parsed.warnings))[:50],
-    }
 
 
 def category_of(spec: ActionSpec, decision: RuleDecision, rule_set: RuleSet) -> str | None:
