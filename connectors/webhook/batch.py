@@ -52,8 +52,8 @@ def endpoint_limit(target: str, limit: int) -> threading.BoundedSemaphore:
 
 
 def thread_pool() -> ThreadPoolExecutor:
-    """This process's POST threads, kept between batches (starting threads for every batch of 32
-    was a tenth of a webhooks worker's CPU); a new pool after a fork, whose threads stay behind."""
+    """This process's POST threads, kept between batches (a pool per batch started up to 32 threads
+    for every batch of 32); a new pool after a fork, whose threads stay behind."""
     global _pool, _pool_pid
     with _limits_lock:
         if _pool is None or _pool_pid != os.getpid():
