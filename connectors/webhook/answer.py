@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-import httpx
-
+from connectors.webhook.client import PostError, PostTimeout, Reply
 from connectors.webhook.endpoints import Endpoint
+from connectors.webhook.origin import InvalidTarget
 from worker.core.errors import ConnectorError, MailrouteError, TransientError
 from worker.db.models import Action
 
@@ -38,20 +38,16 @@ def is_retryable(status_code: int) -> bool:
     return status_code == 429 or status_code >= 500
 
 
-def answer(action: Action, endpoint: Endpoint, response: httpx.Response | Exception, *, now: float) -> int:
+def answer(action: Action, endpoint: Endpoint, response: Reply | Exception, *, now: float) -> int:
     """The receiver's answer as run_action's signals: its 2xx code, or TransientError/ConnectorError."""
     action.next_attempt_at = None  # set below only when the receiver asks for a pause
     where = f"webhook endpoint {endpoint.name!r}"
-    if isinstance(response, httpx.UnsupportedProtocol | httpx.InvalidURL):
-        raise ConnectorError(f"{where}: invalid URL ({type(response).__name__})") from None
-    if isinstance(response, httpx.TimeoutException):
-        raise TransientError(
-            f"{where}: timed out after {endpoint.timeout_s:g}s ({type(response).__name__})"
-        ) from response
-    if isinstance(response, httpx.HTTPError):
-        raise TransientError(
-            redact(f"{where}: {type(response).__name__}: {response}", endpoint)
-        ) from response
+    if isinstance(response, InvalidTarget):
+        raise ConnectorError(redact(f"{where}: invalid URL: {response}", endpoint)) from None
+    if isinstance(response, PostTimeout):
+        raise TransientError(f"{where}: timed out after {endpoint.timeout_s:g}s") from response
+    if isinstance(response, PostError):
+        raise TransientError(redact(f"{where}: {response}", endpoint)) from response
     if isinstance(response, Exception):  # not the network: a bug, raised as it was
         raise response
     code = response.status_code

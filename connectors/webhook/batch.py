@@ -17,8 +17,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import httpx
-
+from connectors.webhook.client import Reply
 from connectors.webhook.endpoints import Endpoint
 
 POOL_THREADS = 32  # this process's POSTs in flight, all endpoints together (queued beyond)
@@ -38,7 +37,7 @@ class Request:
     headers: dict[str, str] = field(repr=False)
 
 
-Sent = tuple[httpx.Response | Exception, float]  # the response (or what the POST raised), its ms
+Sent = tuple[Reply | Exception, float]  # the response (or what the POST raised), its ms
 
 
 def endpoint_limit(target: str, limit: int) -> threading.BoundedSemaphore:
@@ -62,9 +61,7 @@ def thread_pool() -> ThreadPoolExecutor:
         return _pool
 
 
-def post_all(
-    requests: Mapping[int, Request], post: Callable[..., httpx.Response], *, limit: int
-) -> dict[int, Sent]:
+def post_all(requests: Mapping[int, Request], post: Callable[..., Reply], *, limit: int) -> dict[int, Sent]:
     """POST every request (id → request) concurrently; id → (response or exception, duration in ms)."""
 
     def one(item: tuple[int, Request]) -> tuple[int, Sent]:
@@ -72,7 +69,7 @@ def post_all(
         with endpoint_limit(request.endpoint.name, limit):
             started = time.perf_counter()
             try:
-                response: httpx.Response | Exception = post(
+                response: Reply | Exception = post(
                     request.endpoint.url,
                     content=request.body,
                     headers=request.headers,

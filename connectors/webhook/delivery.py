@@ -18,13 +18,13 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import httpx
 from sqlalchemy.orm import Session
 
 from connectors.webhook.answer import answer
 from connectors.webhook.batch import Request, post_all
-from connectors.webhook.client import http_client
+from connectors.webhook.client import PostError, Reply, http_client
 from connectors.webhook.endpoints import Endpoint, configured_endpoints
+from connectors.webhook.origin import InvalidTarget
 from connectors.webhook.payload import SCHEMA, build_payload, build_payloads, delivered_before, encode
 from connectors.webhook.signing import sign, standard_headers
 from worker.core.errors import ConfigError, ConnectorError, InputError, TransientError
@@ -45,13 +45,13 @@ class WebhookExecutor:
     """Registered for ``kind: webhook``; ``clock`` and ``post`` are seams for tests."""
 
     def __init__(
-        self, *, clock: Callable[[], float] = time.time, post: Callable[..., httpx.Response] | None = None
+        self, *, clock: Callable[[], float] = time.time, post: Callable[..., Reply] | None = None
     ) -> None:
         self.clock = clock
         self.post = post or self._post
 
     @staticmethod
-    def _post(url: str, *, content: bytes, headers: dict[str, str], timeout: float) -> httpx.Response:
+    def _post(url: str, *, content: bytes, headers: dict[str, str], timeout: float) -> Reply:
         return http_client().post(url, content=content, headers=headers, timeout=timeout)
 
     def request(
@@ -80,13 +80,13 @@ class WebhookExecutor:
     def apply(self, session: Session, action: Action, message: Message) -> int | None:
         request = self.request(session, action, message)
         try:
-            response: httpx.Response | Exception = self.post(
+            response: Reply | Exception = self.post(
                 request.endpoint.url,
                 content=request.body,
                 headers=request.headers,
                 timeout=request.endpoint.timeout_s,
             )
-        except (httpx.HTTPError, httpx.InvalidURL) as e:
+        except (PostError, InvalidTarget) as e:
             response = e
         return answer(action, request.endpoint, response, now=self.clock())
 

@@ -16,10 +16,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 from sqlalchemy.orm import Session
 
+from connectors.webhook.client import PostError, Reply, http_client
 from connectors.webhook.delivery import SIGNATURE_HEADER, TIMESTAMP_HEADER, USER_AGENT, find_endpoint, sign
+from connectors.webhook.origin import InvalidTarget
 from connectors.webhook.payload import SCHEMA, encode
 from worker.core.errors import MailrouteError
 from worker.core.settings import Settings
@@ -44,9 +45,7 @@ def document(state: QueueState, settings: Settings) -> dict[str, Any]:
     }
 
 
-def send(
-    endpoint_name: str, payload: dict[str, Any], *, post: Callable[..., httpx.Response] | None = None
-) -> int:
+def send(endpoint_name: str, payload: dict[str, Any], *, post: Callable[..., Reply] | None = None) -> int:
     """POST ``payload`` signed to the endpoint; its HTTP status (raises MailrouteError on failure)."""
     endpoint = find_endpoint(endpoint_name)
     body, stamp = encode(payload), int(time.time())
@@ -59,10 +58,10 @@ def send(
         "X-Mailroute-Schema": SCHEMA,
     }
     try:
-        response = (post or httpx.post)(
+        response = (post or http_client().post)(
             endpoint.url, content=body, headers=headers, timeout=endpoint.timeout_s
         )
-    except httpx.HTTPError as e:
+    except (PostError, InvalidTarget) as e:
         raise MailrouteError(f"webhook endpoint {endpoint.name!r}: {type(e).__name__}") from None
     if not 200 <= response.status_code < 300:
         raise MailrouteError(f"webhook endpoint {endpoint.name!r}: HTTP {response.status_code}")

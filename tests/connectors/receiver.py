@@ -13,7 +13,10 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from connectors.webhook import client
 
 
 @dataclass(frozen=True)
@@ -104,3 +107,11 @@ def closed_port_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}/hook"
+
+
+def http_reply(status: int = 200, headers: dict[str, str] | None = None, body: bytes = b"") -> client.Reply:
+    """A receiver's answer as the webhook client returns it, for fakes that stand in for the POST."""
+    message = Message()
+    for name, value in (headers or {}).items():
+        message[name] = value
+    return client.Reply(status, message, body)

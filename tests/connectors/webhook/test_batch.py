@@ -7,11 +7,11 @@ import threading
 import time
 from typing import Any
 
-import httpx
-
 from connectors.webhook import batch
 from connectors.webhook.batch import Request, post_all, thread_pool
+from connectors.webhook.client import Reply
 from connectors.webhook.endpoints import Endpoint
+from tests.connectors.receiver import http_reply
 
 ENDPOINT = Endpoint("pool-test", "http://127.0.0.1:9/pool", secret=b"s3cret")  # its own semaphore
 
@@ -27,10 +27,10 @@ def _pool_threads() -> set[threading.Thread]:
 def test_batches_reuse_the_same_threads_and_keep_their_order() -> None:
     posted: set[int] = set()
 
-    def post(url: str, **_: Any) -> httpx.Response:
+    def post(url: str, **_: Any) -> Reply:
         posted.add(threading.get_ident())
         time.sleep(0.02)
-        return httpx.Response(200)
+        return http_reply(200)
 
     started: list[set[threading.Thread]] = []
     for _ in range(2):

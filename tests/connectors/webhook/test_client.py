@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import socket
+import threading
+import time
 
 from connectors.webhook import client
 from tests.connectors.receiver import Reply, receiver
@@ -25,7 +28,7 @@ def test_a_forked_child_gets_its_own_client() -> None:
     assert client.http_client() is parent  # reused within a process
     pid = os.fork()
     if pid == 0:  # the child: the parent's client (and its sockets) must be forgotten
-        fresh = client._client is None and client.http_client() is not parent
+        fresh = client._pool is None and client.http_client() is not parent
         os._exit(0 if fresh else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
@@ -41,5 +44,62 @@ def test_a_receivers_cookie_is_never_sent_back(configure: Configure, sqlite_url:
     client.close_client()
     assert statuses == ["done"] * 3 and len(server.requests) == 3
     assert [r.headers.get("cookie") for r in server.requests] == [None, None, None]
-    assert not client.http_client().cookies  # nothing kept
-    client.close_client()
+
+
+def _one_shot_server() -> tuple[str, list[tuple[str, int]], threading.Thread]:
+    """A server that answers each connection's first request (200, keep-alive headers) and then closes
+    it without saying so, as a receiver does when its keep-alive timeout ends."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    peers: list[tuple[str, int]] = []
+
+    def serve() -> None:
+        with listener:
+            for _ in range(2):
+                conn, peer = listener.accept()
+                with conn:
+                    data = b""
+                    while b"\r\n\r\n" not in data:
+                        data += conn.recv(65536)
+                    head, _, body = data.partition(b"\r\n\r\n")
+                    length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+                    while len(body) < length:
+                        body += conn.recv(65536)
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                    peers.append(peer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return f"http://127.0.0.1:{listener.getsockname()[1]}/hook", peers, thread
+
+
+def test_a_connection_the_receiver_closed_while_idle_is_not_reused() -> None:
+    url, peers, thread = _one_shot_server()
+    pool = client.ConnectionPool()
+    first = pool.post(url, content=b"{}", headers={}, timeout=5)
+    thread.join(0.2)  # the server has closed the first connection by now (or will before it is read)
+    time.sleep(0.05)
+    second = pool.post(url, content=b"{}", headers={}, timeout=5)
+    pool.close()
+    thread.join(5)
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert len(peers) == 2 and peers[0] != peers[1]  # the second POST went on a new connection
+
+
+def test_a_long_reply_is_cut_and_its_connection_dropped() -> None:
+    big = b"x" * (client.MAX_REPLY_BYTES + 10)
+    with receiver(Reply(500, body=big), Reply(200, body=b"ok"), keep_alive=True) as server:
+        pool = client.ConnectionPool()
+        first = pool.post(server.url, content=b"{}", headers={}, timeout=5)
+        second = pool.post(server.url, content=b"{}", headers={}, timeout=5)
+        third = pool.post(server.url, content=b"{}", headers={}, timeout=5)
+        pool.close()
+    assert first.status_code == 500 and first.content == big[: client.MAX_REPLY_BYTES]
+    assert second.text == "ok" and third.status_code == 200
+    peers = [r.peer for r in server.requests]
+    assert peers[0] != peers[1] and peers[1] == peers[2]  # dropped after the long one, then kept
+
+
+def test_the_reply_headers_are_read_case_insensitively() -> None:
+    with receiver(Reply(429, headers={"Retry-After": "7"}), keep_alive=True) as server:
+        reply = client.ConnectionPool().post(server.url, content=b"{}", headers={}, timeout=5)
+    assert reply.status_code == 429 and reply.headers.get("retry-after") == "7"

@@ -7,11 +7,12 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 import yaml
 from sqlalchemy import select
 
+from connectors.webhook.client import Reply
+from tests.connectors.receiver import http_reply
 from tests.connectors.webhook.test_delivery import SECRET, make_webhook_action
 from worker.core.settings import get_settings
 from worker.db.models import Action, ActionAttempt, ActionStatus
@@ -43,7 +44,7 @@ class FakeReceiver:
         self.in_flight: dict[str, int] = {}
         self.peak: dict[str, int] = {}
 
-    def post(self, url: str, **_: Any) -> httpx.Response:
+    def post(self, url: str, **_: Any) -> Reply:
         name = url.rsplit("/", 1)[1]
         with self.lock:
             self.in_flight[name] = self.in_flight.get(name, 0) + 1
@@ -51,7 +52,7 @@ class FakeReceiver:
         time.sleep(0.05)
         with self.lock:
             self.in_flight[name] -= 1
-        return httpx.Response(self.status, headers=self.headers)
+        return http_reply(self.status, self.headers)
 
 
 def test_deliveries_run_concurrently_within_the_endpoint_limit(
@@ -89,8 +90,8 @@ def test_unknown_ids_are_reported_missing(endpoints: str) -> None:
 def test_each_row_keeps_its_own_outcome_and_attempt(endpoints: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """One transaction for the batch, yet a receiver's 500 fails its row only, each with an attempt."""
 
-    def post(url: str, **_: Any) -> httpx.Response:
-        return httpx.Response(500 if url.endswith("/b") else 200)
+    def post(url: str, **_: Any) -> Reply:
+        return http_reply(500 if url.endswith("/b") else 200)
 
     monkeypatch.setattr(EXECUTORS["webhook"], "post", post)
     ids = [make_webhook_action(endpoints, target=name) for name in "abab"]
@@ -108,7 +109,7 @@ def test_each_row_keeps_its_own_outcome_and_attempt(endpoints: str, monkeypatch:
 def test_an_unexpected_error_rolls_the_batch_back_and_requeues_each_alone(
     endpoints: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def post(url: str, **_: Any) -> httpx.Response:
+    def post(url: str, **_: Any) -> Reply:
         raise RuntimeError("a bug, not the network")
 
     monkeypatch.setattr(EXECUTORS["webhook"], "post", post)
