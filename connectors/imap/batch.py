@@ -1,7 +1,9 @@
 """Fetch and store one batch of new UIDs, committed together with the folder's cursor.
 
-Bodies are fetched with BODY.PEEK[], so polling never sets \\Seen; a mail over the size limit has only
-its header fetched and stored (marked truncated). The cursor is written in the same transaction as the
+Sizes come first (RFC822.SIZE), then the bodies with BODY.PEEK[], so polling never sets \\Seen; a mail
+over the size limit has only its header fetched and stored (marked truncated). The Message-ID is read
+from what was fetched (a third FETCH of the Message-ID header alone cost the server and the parser more
+than reading it from the mail). The cursor is written in the same transaction as the
 batch's message rows, so it can never get ahead of them.
 """
 
@@ -35,8 +37,7 @@ def store_batch(
     A mail is known (only re-pointed to its new UID) when a row with the same Message-ID AND the
     same content is in this folder or being moved here; a different mail reusing a Message-ID is new.
     """
-    meta = client.fetch(batch, ["RFC822.SIZE", MID_FIELD])
-    mids = {uid: message_id_of(data) for uid, data in meta.items()}
+    meta = client.fetch(batch, ["RFC822.SIZE"])
     small = [uid for uid in batch if uid in meta and int(meta[uid][b"RFC822.SIZE"]) <= config.max_bytes]
     large = [uid for uid in batch if uid in meta and uid not in small]
     bodies = {
@@ -50,6 +51,7 @@ def store_batch(
     raws = {
         uid: bodies[uid] if uid in bodies else heads[uid] for uid in batch if uid in bodies or uid in heads
     }
+    mids = {uid: extract_message_id(raw) for uid, raw in raws.items()}  # from the fetched header
     ids: list[int] = []
     with sessions.begin() as session:
         origins = {
@@ -59,7 +61,7 @@ def store_batch(
         known = find_known(
             session,
             config,
-            {uid: (mid, sha256_hex(raws[uid])) for uid, mid in mids.items() if mid and uid in raws},
+            {uid: (mid, sha256_hex(raws[uid])) for uid, mid in mids.items() if mid},
         )
         fetched = [uid for uid in raws if uid not in known]
         stored = store_messages(
