@@ -3,7 +3,10 @@
 A webhook is I/O: one worker process that POSTs one at a time spends nearly all its time waiting on
 the receiver. :func:`post_all` sends a batch's prepared requests from the process's thread pool, with at most
 ``limit`` in flight per endpoint in this process (a semaphore shared by every batch the process runs),
-so one receiver is never flooded and a slow one does not starve the others. Only the HTTP round trip
+so one receiver is never flooded and a slow one does not starve the others. A batch gives each endpoint
+``limit`` lanes, each POSTing that endpoint's requests one after another from a shared queue (a slow
+request holds up only its lane): a thread per request left most threads waiting on the semaphore, and
+their wake-ups cost CPU. Only the HTTP round trip
 runs in the threads: the rows are read, and the outcomes written, by the caller in its one
 transaction.
 """
@@ -11,6 +14,7 @@ transaction.
 from __future__ import annotations
 
 import os
+import queue
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -79,7 +83,21 @@ def post_all(requests: Mapping[int, Request], post: Callable[..., Reply], *, lim
                 response = e
             return key, (response, (time.perf_counter() - started) * 1000)
 
-    endpoints = {request.endpoint.name for request in requests.values()}
-    if min(len(requests), limit * len(endpoints)) <= 1:
+    queues: dict[str, queue.SimpleQueue[tuple[int, Request]]] = {}
+    for item in requests.items():
+        queues.setdefault(item[1].endpoint.name, queue.SimpleQueue()).put(item)
+    if min(len(requests), limit * len(queues)) <= 1:
         return dict(one(item) for item in requests.items())
-    return dict(thread_pool().map(one, requests.items()))
+
+    def lane(pending: queue.SimpleQueue[tuple[int, Request]]) -> list[tuple[int, Sent]]:
+        """One of an endpoint's ``limit`` lanes: POSTs its requests one after another until none are left."""
+        done = []
+        while True:
+            try:
+                done.append(one(pending.get_nowait()))
+            except queue.Empty:
+                return done
+
+    lanes = [q for q in queues.values() for _ in range(min(limit, q.qsize()))]
+    sent = dict(item for done in thread_pool().map(lane, lanes) for item in done)
+    return {key: sent[key] for key in requests}  # in the caller's order
