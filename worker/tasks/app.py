@@ -73,7 +73,7 @@ def scores_mail(celery: Celery) -> bool:
 
 @worker_init.connect
 def _preload(**_: Any) -> None:
-    """Before the pool forks: the database driver, the ORM's mappers and (webhooks) the HTTP stack,
+    """Before the pool forks: the database driver, the ORM's mappers and (webhooks) the TLS context,
     paid once here instead of by every child on its first task (up to a third of an actions worker's
     CPU in a short backfill)."""
     from worker.db.session import preload

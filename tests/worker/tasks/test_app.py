@@ -34,13 +34,16 @@ import json, sys
 from worker.tasks.app import _preload, app
 from worker.db.session import _engine_for
 app.amqp.queues.select(sys.argv[1].split(","))
-before = {"psycopg", "httpcore"} & set(sys.modules)
+WATCHED = {"psycopg", "connectors.webhook.client"}
+before = WATCHED & set(sys.modules)
 _preload()
 from sqlalchemy.orm import class_mapper
 from worker.db.models import Action
 print(json.dumps({
     "before": sorted(before),
-    "after": sorted({"psycopg", "httpcore"} & set(sys.modules)),
+    "after": sorted(WATCHED & set(sys.modules)),
+    "tls": "connectors.webhook.origin" in sys.modules
+    and sys.modules["connectors.webhook.origin"].tls_context.cache_info().currsize,
     "configured": class_mapper(Action).configured,
     "engines": _engine_for.cache_info().currsize,
 }))
@@ -59,5 +62,6 @@ def test_the_parent_preloads_what_each_child_paid_on_its_first_task(queues: str,
     assert done.returncode == 0, done.stderr.decode()[-3000:]
     out = json.loads(done.stdout.splitlines()[-1])
     assert out["before"] == []
-    assert out["after"] == (["httpcore", "psycopg"] if http else ["psycopg"])
+    assert out["after"] == (["connectors.webhook.client", "psycopg"] if http else ["psycopg"])
+    assert out["tls"] == (1 if http else False)  # the CA bundle loaded once, before the fork
     assert out["configured"] and out["engines"] == 0  # nothing connected: no socket crosses the fork
