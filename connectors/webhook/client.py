@@ -1,15 +1,12 @@
-"""One pool of keep-alive HTTP/1.1 connections per process for webhook deliveries (the standard library).
+"""One pool of keep-alive HTTP/1.1 connections per process for webhook deliveries (http.client).
 
-A delivery is one POST of a small signed body, answered by a status line. httpx did it in ~0.8 ms of
-CPU per POST on this project's 2-core machine, http.client on a kept-alive connection in ~0.25 ms
-(``bench/webhooks.py``): a webhook per mail made the HTTP client the largest part of the whole path's
-CPU, so deliveries use http.client directly. What it keeps of a full client: connections reused per
-origin (one at a time each, so the batch's threads share the pool), checked before reuse (a server that
-closed an idle connection is not sent a request on it); TLS verified and proxies from the environment
-(connectors.webhook.origin); one timeout for connecting and for each read; redirects never followed (a
-signed body is not re-posted to wherever a 3xx points); no cookies kept or sent; a reply's body read up
-to :data:`MAX_REPLY_BYTES` (the connection is closed when there is more). The pool is made on first use
-and dropped in a forked child (Celery's prefork workers fork after import): sockets never cross a fork.
+httpx cost ~0.8 ms of CPU per POST on the project's 2-core machine, http.client on a kept connection
+~0.25 (docs/benchmarks.md): with a webhook per mail the client was the whole path's largest cost. Kept
+of a full client: connections reused per origin, one thread at a time each, and checked before reuse (a
+receiver that closed an idle one is not sent a request on it); TLS and proxies as
+connectors.webhook.origin sets them; one timeout for connecting and each read; no redirects (a signed
+body is re-posted nowhere a 3xx points), no cookies; replies read up to :data:`MAX_REPLY_BYTES`; a new
+pool in a forked child (sockets never cross a fork).
 """
 
 from __future__ import annotations
@@ -22,7 +19,7 @@ import threading
 from dataclasses import dataclass
 from email.message import Message
 
-from connectors.webhook.origin import InvalidTarget, Route, route_of, tls_context
+from connectors.webhook.origin import InvalidTarget, Route, connection_for, route_of, tls_context
 
 MAX_IDLE_PER_ORIGIN = 64  # idle connections kept per origin; per-endpoint concurrency is the caller's
 MAX_REPLY_BYTES = 64 * 1024  # of a reply's body read; only its first 200 characters are ever recorded
@@ -91,7 +88,7 @@ class ConnectionPool:
                     conn.sock.settimeout(timeout)
                     return conn
                 conn.close()  # the server closed it (or sent something unasked): not reusable
-        return _connect(route, timeout)
+        return connection_for(route, timeout)
 
     def _checkin(self, route: Route, conn: http.client.HTTPConnection) -> None:
         with self._lock:
@@ -107,18 +104,6 @@ class ConnectionPool:
             self._idle.clear()
         for conn in conns:
             conn.close()
-
-
-def _connect(route: Route, timeout: float) -> http.client.HTTPConnection:
-    """A new (not yet connected) connection for the route; it connects on its first request."""
-    host, port = route.connect_to
-    if route.scheme == "http":
-        return http.client.HTTPConnection(host, port, timeout=timeout)
-    conn = http.client.HTTPSConnection(host, port, timeout=timeout, context=tls_context())
-    if route.proxy:
-        auth = {"Proxy-Authorization": route.proxy_auth} if route.proxy_auth else None
-        conn.set_tunnel(route.host, route.port, headers=auth)
-    return conn
 
 
 def _readable(sock: socket.socket) -> bool:
@@ -144,8 +129,7 @@ def http_client() -> ConnectionPool:
 
 
 def preload() -> None:
-    """Load the TLS context (certifi's bundle, ~20 ms) before a Celery worker forks its pool, so that
-    no child pays it on its first HTTPS delivery; SSL contexts, unlike sockets, survive a fork."""
+    """Load the TLS context (~20 ms) before a Celery worker forks: it survives a fork, unlike sockets."""
     tls_context()
 
 

@@ -1,4 +1,5 @@
-"""Where a webhook URL's POST goes: the server (or the proxy from the environment) and the TLS context.
+"""Where a webhook URL's POST goes: the server (or the proxy from the environment), the TLS context, and
+the unopened connection for a route (:func:`connection_for`).
 
 An endpoint's URL is read once per process (:func:`route_of` is cached): its scheme (``http`` or
 ``https``), host, port and request target. A proxy comes from the environment as curl, requests and
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import http.client
 import os
 import ssl
 import urllib.request
@@ -87,3 +89,15 @@ def tls_context() -> ssl.SSLContext:
 
         cafile = certifi.where()
     return ssl.create_default_context(cafile=cafile or None, capath=capath or None)
+
+
+def connection_for(route: Route, timeout: float) -> http.client.HTTPConnection:
+    """A new (not yet connected) connection for the route; it connects on its first request."""
+    host, port = route.connect_to
+    if route.scheme == "http":
+        return http.client.HTTPConnection(host, port, timeout=timeout)
+    conn = http.client.HTTPSConnection(host, port, timeout=timeout, context=tls_context())
+    if route.proxy:
+        auth = {"Proxy-Authorization": route.proxy_auth} if route.proxy_auth else None
+        conn.set_tunnel(route.host, route.port, headers=auth)
+    return conn
