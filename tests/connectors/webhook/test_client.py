@@ -46,11 +46,12 @@ def test_a_receivers_cookie_is_never_sent_back(configure: Configure, sqlite_url:
     assert [r.headers.get("cookie") for r in server.requests] == [None, None, None]
 
 
-def _one_shot_server() -> tuple[str, list[tuple[str, int]], threading.Thread]:
+def _one_shot_server() -> tuple[str, list[tuple[str, int]], threading.Event, threading.Thread]:
     """A server that answers each connection's first request (200, keep-alive headers) and then closes
     it without saying so, as a receiver does when its keep-alive timeout ends."""
     listener = socket.create_server(("127.0.0.1", 0))
     peers: list[tuple[str, int]] = []
+    closed = threading.Event()  # set once the first connection is closed
 
     def serve() -> None:
         with listener:
@@ -66,18 +67,19 @@ def _one_shot_server() -> tuple[str, list[tuple[str, int]], threading.Thread]:
                         body += conn.recv(65536)
                     conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
                     peers.append(peer)
+                closed.set()
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    return f"http://127.0.0.1:{listener.getsockname()[1]}/hook", peers, thread
+    return f"http://127.0.0.1:{listener.getsockname()[1]}/hook", peers, closed, thread
 
 
 def test_a_connection_the_receiver_closed_while_idle_is_not_reused() -> None:
-    url, peers, thread = _one_shot_server()
+    url, peers, closed, thread = _one_shot_server()
     pool = client.ConnectionPool()
     first = pool.post(url, content=b"{}", headers={}, timeout=5)
-    thread.join(0.2)  # the server has closed the first connection by now (or will before it is read)
-    time.sleep(0.05)
+    assert closed.wait(5)  # the receiver has closed the kept connection, without a word
+    time.sleep(0.05)  # and the FIN has reached this side
     second = pool.post(url, content=b"{}", headers={}, timeout=5)
     pool.close()
     thread.join(5)
