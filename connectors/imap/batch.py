@@ -22,8 +22,6 @@ from connectors.imap.known import find_known, relocate
 from worker.db.models import Message, MessageStatus
 from worker.store.messages import Origin, extract_message_id, sha256_hex, store_messages
 
-MID_FIELD = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"
-
 
 def store_batch(
     client: IMAPClient,
@@ -91,13 +89,6 @@ def store_batch(
         )
     result.seen += len(ids)
     return sorted(set(pending))
-
-
-def message_id_of(data: dict[bytes, Any]) -> str | None:
-    for key, value in data.items():
-        if key.startswith(b"BODY[HEADER.FIELDS"):
-            return extract_message_id(bytes(value or b""))
-    return None
 
 
 def body_of(data: dict[bytes, Any], key: bytes) -> bytes:

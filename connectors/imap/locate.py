@@ -15,13 +15,21 @@ from typing import Any
 
 from imapclient import IMAPClient
 
-from connectors.imap.batch import MID_FIELD, message_id_of
 from connectors.imap.folders import server_folder
 from connectors.imap.mailbox import Location, record, select
 from worker.db.models import Message
-from worker.store.messages import sha256_hex
+from worker.store.messages import extract_message_id, sha256_hex
 
 SIZE = b"RFC822.SIZE"
+MID_FIELD = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"
+
+
+def message_id_of(data: dict[bytes, Any]) -> str | None:
+    """The Message-ID in a FETCH of :data:`MID_FIELD` (None when absent)."""
+    for key, value in data.items():
+        if key.startswith(b"BODY[HEADER.FIELDS"):
+            return extract_message_id(bytes(value or b""))
+    return None
 
 
 def locate_many(
