@@ -273,9 +273,11 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
     server.cleanup()
     drop_database(db)
     end = max(webhook_done, keyword_done or t0)
-    stage_at = {name: max(times, default=t0) - t0 for name, times in stages.items()}
-    stage_at["keyword on server"] = (keyword_done or float("nan")) - t0
-    stage_at["webhook received"] = webhook_done - t0
+    stage_at = {
+        name: (min(times, default=t0) - t0, max(times, default=t0) - t0) for name, times in stages.items()
+    }
+    stage_at["keyword on server"] = (float("nan"), (keyword_done or float("nan")) - t0)
+    stage_at["webhook received"] = (min(sink.seen.values(), default=t0) - t0, webhook_done - t0)
     # a mail's last effect: its webhook received or its keyword stored, whichever came later
     latencies = [max(sink.seen.get(m, end), acted.get(m, end)) - appended[m] for m, _ in mails]
     return {
@@ -333,8 +335,8 @@ def main() -> None:
     finally:
         broker.stop()
     print(f"{result['mode']}, {args.backend} scorer, {n} mails; logs in {tmp}")
-    for name, at in result["stage_s"].items():  # type: ignore[attr-defined]
-        print(f"  {name:18s} last at {at:7.2f} s")
+    for name, (first, last) in result["stage_s"].items():  # type: ignore[attr-defined]
+        print(f"  {name:18s} first at {first:7.2f} s, last at {last:7.2f} s")
     print("CPU per mail from the clock's start to the last effect:")
     for line in result["cpu"]:  # type: ignore[attr-defined]
         print(line)

@@ -88,7 +88,8 @@ class Score(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    # no index of its own: uq_scores_pair leads with message_id
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
     label: Mapped[str] = mapped_column(String(255))
     score: Mapped[float] = mapped_column(Float)
     model_id: Mapped[str] = mapped_column(String(255))
@@ -104,7 +105,8 @@ class Decision(Base):
     __table_args__ = (UniqueConstraint("message_id", "mode", name="uq_decisions_message_mode"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    # no index of its own: uq_decisions_message_mode leads with message_id
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
     mode: Mapped[str] = mapped_column(String(16), default="live")  # live | shadow
     rule_set_name: Mapped[str] = mapped_column(String(255))
     rule_set_hash: Mapped[str] = mapped_column(String(64))

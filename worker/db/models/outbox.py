@@ -33,7 +33,8 @@ class Action(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    # no index of its own: uq_actions_effect leads with message_id
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(32))
     target: Mapped[str] = mapped_column(String(1024))
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
