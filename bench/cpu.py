@@ -100,3 +100,24 @@ def report(used: dict[str, float], mails: int, window_s: float) -> list[str]:
     lines.append(f"  {'total':28s} {1000 * total / mails:6.2f} ms/mail")
     lines.append(f"  busy: {total:.1f} CPU-s of {window_s * cores:.1f} ({cores} cores × {window_s:.1f} s)")
     return lines
+
+
+def wait_idle(pids: Pids, *, timeout_s: float, window_s: float = 1.0, busy_share: float = 0.05) -> float:
+    """Wait until a group of processes uses under ``busy_share`` of a core over ``window_s``.
+
+    Returns the seconds waited; raises TimeoutError after ``timeout_s``. A worker that loads a model
+    (on a fresh machine: exports it to ONNX first) is busy for a while after it has started."""
+    started = time.perf_counter()
+
+    def total() -> float:
+        return sum(read[1] for read in map(_cpu, list(pids())) if read is not None)
+
+    before = total()
+    while True:
+        time.sleep(window_s)
+        now = total()
+        if now - before < busy_share * window_s:
+            return time.perf_counter() - started
+        if time.perf_counter() - started > timeout_s:
+            raise TimeoutError(f"processes still busy after {timeout_s:.0f} s")
+        before = now

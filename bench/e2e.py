@@ -34,7 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from common import PG_ADMIN, REPO, create_database, drop_database, percentile, start_worker, synthetic_mail
-from cpu import CpuMeter, report, tree
+from cpu import CpuMeter, report, tree, wait_idle
 from load import load_mail
 from sink import Sink
 
@@ -208,6 +208,10 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
             for start in range(0, n, 100):
                 client.multiappend("INBOX", [raw for _, raw in mails[start : start + 100]])
         time.sleep(args.warm_s)  # the workers import and load the model before the clock starts
+        for proc in procs:  # ... however long that takes (a fresh machine exports the model first)
+            waited = wait_idle(lambda proc=proc: tree(proc.pid), timeout_s=args.timeout)
+            if waited > 1.5:
+                print(f"  a worker was still starting: idle {waited:.1f} s after the warm-up")
 
         def start_poller() -> None:
             procs.append(
