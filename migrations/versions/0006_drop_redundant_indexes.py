@@ -9,6 +9,9 @@ leading column of a unique constraint on the same table (``uq_scores_pair``,
 and the ``ON DELETE CASCADE`` from ``messages``. Each one cost an index entry per row written: five
 per mail for the scores alone, and one per outbox status change (an indexed ``status`` makes those
 updates non-HOT, so every index of ``actions`` gets a new entry).
+
+No code names these indexes, so workers of the previous release run unchanged against this schema.
+Dropping an index rewrites nothing; it holds the table's lock only for the catalogue change.
 """
 
 from collections.abc import Sequence
