@@ -20,7 +20,7 @@ from connectors.imap.cursor import write_cursor
 from connectors.imap.folder_config import FolderConfig, PollResult
 from connectors.imap.known import find_known, relocate
 from worker.db.models import Message, MessageStatus
-from worker.store.messages import Origin, extract_message_id, sha256_hex, store_messages
+from worker.store.messages import Origin, identify, store_messages
 
 
 def store_batch(
@@ -49,7 +49,7 @@ def store_batch(
     raws = {
         uid: bodies[uid] if uid in bodies else heads[uid] for uid in batch if uid in bodies or uid in heads
     }
-    mids = {uid: extract_message_id(raw) for uid, raw in raws.items()}  # from the fetched header
+    identities = {uid: identify(raw) for uid, raw in raws.items()}  # Message-ID from the fetched header
     ids: list[int] = []
     with sessions.begin() as session:
         origins = {
@@ -59,11 +59,14 @@ def store_batch(
         known = find_known(
             session,
             config,
-            {uid: (mid, sha256_hex(raws[uid])) for uid, mid in mids.items() if mid},
+            {uid: (i.message_id, i.content_hash) for uid, i in identities.items() if i.message_id},
         )
         fetched = [uid for uid in raws if uid not in known]
         stored = store_messages(
-            session, [(raws[uid], origins[uid]) for uid in fetched], max_bytes=config.max_bytes
+            session,
+            [(raws[uid], origins[uid]) for uid in fetched],
+            max_bytes=config.max_bytes,
+            identities=[identities[uid] for uid in fetched],
         )
         new_rows = dict(zip(fetched, stored, strict=True))
         for uid in batch:

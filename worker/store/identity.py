@@ -8,7 +8,6 @@ Message-ID are two rows. The Message-ID is read from the header block only, and 
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
@@ -37,22 +36,23 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+@dataclass(frozen=True)
+class Identity:
+    """What a mail's bytes say of who it is: its Message-ID (None when absent) and content hash."""
+
+    message_id: str | None
+    content_hash: str
+
+
+def identify(raw: bytes) -> Identity:
+    """The Message-ID and content hash of ``raw``, each computed once for all who need them."""
+    return Identity(extract_message_id(raw), sha256_hex(raw))
+
+
 def extract_message_id(raw: bytes) -> str | None:
-    """The Message-ID header, cheaply (headers only), or None. Never raises.
-
-    A batch asks twice for each mail (to match known mails, then for the new row): a header block of
-    up to 64 KiB is parsed once and remembered for a while (:data:`MEMO_HEADS` of them).
-    """
-    head = raw[: split_headers(raw)]
-    return _message_id(head) if len(head) <= MEMO_HEAD_BYTES else _message_id.__wrapped__(head)
-
-
-MEMO_HEADS, MEMO_HEAD_BYTES = 256, 64 * 1024
-
-
-@functools.lru_cache(maxsize=MEMO_HEADS)
-def _message_id(head: bytes) -> str | None:
+    """The Message-ID header, cheaply (headers only), or None. Never raises."""
     try:
+        head = raw[: split_headers(raw)]
         value = BytesHeaderParser(policy=compat32).parsebytes(head).get("Message-ID")
     except Exception:
         return None

@@ -25,9 +25,11 @@ from worker.db.models import Message, MessageStatus
 
 # re-exported (moved out, still imported from here): the mail's identity
 from worker.store.identity import HEADER_END as HEADER_END
+from worker.store.identity import Identity as Identity
 from worker.store.identity import Origin as Origin
 from worker.store.identity import dedup_key as dedup_key
 from worker.store.identity import extract_message_id as extract_message_id
+from worker.store.identity import identify as identify
 from worker.store.identity import sha256_hex as sha256_hex
 from worker.store.identity import split_headers as split_headers
 
@@ -38,10 +40,13 @@ class Stored:
     created: bool
 
 
-def prepare_row(raw: bytes, origin: Origin, max_bytes: int) -> dict[str, object]:
-    """The column values of a new message row (headers only when over ``max_bytes``)."""
-    content_hash = sha256_hex(raw)
-    message_id = extract_message_id(raw)
+def prepare_row(
+    raw: bytes, origin: Origin, max_bytes: int, identity: Identity | None = None
+) -> dict[str, object]:
+    """The column values of a new message row (headers only when over ``max_bytes``); ``identity`` is
+    :func:`identify` of ``raw`` when the caller already has it."""
+    identity = identity or identify(raw)
+    message_id, content_hash = identity.message_id, identity.content_hash
     truncated = len(raw) > max_bytes
     note = f"mail of {len(raw)} bytes exceeds the {max_bytes}-byte limit: stored headers only"
     return {
@@ -69,14 +74,23 @@ def prepare_row(raw: bytes, origin: Origin, max_bytes: int) -> dict[str, object]
 
 
 def store_messages(
-    session: Session, items: Sequence[tuple[bytes, Origin]], *, max_bytes: int = 25 * 1024 * 1024
+    session: Session,
+    items: Sequence[tuple[bytes, Origin]],
+    *,
+    max_bytes: int = 25 * 1024 * 1024,
+    identities: Sequence[Identity] | None = None,
 ) -> list[Stored]:
     """Insert (or find) the rows for a batch of mails in two round trips; the caller commits.
 
     ``INSERT … ON CONFLICT DO NOTHING`` makes a concurrent insert of the same mail harmless: the
-    loser finds the winner's row. A known mail seen under a new UID gets that UID.
+    loser finds the winner's row. A known mail seen under a new UID gets that UID. ``identities``,
+    one per item, spare a caller that has already identified the mails (the poller) doing it twice.
     """
-    rows = [prepare_row(raw, origin, max_bytes) for raw, origin in items]
+    known_ids: Sequence[Identity | None] = identities if identities is not None else [None] * len(items)
+    rows = [
+        prepare_row(raw, origin, max_bytes, identity)
+        for (raw, origin), identity in zip(items, known_ids, strict=True)
+    ]
     keys = [str(row["dedup_key"]) for row in rows]
     known: dict[str, tuple[int, int | None, int | None]] = {
         key: (id_, uid, uidvalidity)
