@@ -14,10 +14,10 @@ Run it at two commits to compare a change to the step (``git worktree add``), ba
 from __future__ import annotations
 
 import argparse
-import os
 import time
 
-from common import create_database, drop_database, synthetic_mail  # also puts the repo on sys.path
+# common also puts the repo on sys.path
+from common import create_database, drop_database, inline_worker, synthetic_mail
 from pipeline import RULES, store_all
 
 WARM_BATCHES = 2
@@ -31,16 +31,7 @@ def main() -> None:
     args = parser.parse_args()
     db = create_database()
     try:
-        from worker.cli.db import upgrade
-
-        upgrade(url=db)
-        os.environ.update(
-            MAILROUTE_DATABASE_URL=db, MAILROUTE_BACKEND="constant", MAILROUTE_RULES_PATH=str(RULES)
-        )
-        os.environ.pop("MAILROUTE_BROKER_URL", None)
-        from worker.core.settings import get_settings
-
-        get_settings.cache_clear()
+        inline_worker(db, RULES)
         import worker.tasks.jobs as jobs
 
         jobs.enqueue_actions = lambda *_, **__: None  # type: ignore[assignment]  # the step alone

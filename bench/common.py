@@ -54,6 +54,21 @@ def create_database() -> str:
     return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
 
 
+def inline_worker(db: str, rules: Path | str, **env: str) -> None:
+    """Make this process run task functions inline on ``db``: migrated, the constant scorer, the rule set
+    ``rules``, no broker (plus any other MAILROUTE_* settings in ``env``)."""
+    from worker.cli.db import upgrade
+
+    upgrade(url=db)
+    os.environ.update(
+        MAILROUTE_DATABASE_URL=db, MAILROUTE_BACKEND="constant", MAILROUTE_RULES_PATH=str(rules), **env
+    )
+    os.environ.pop("MAILROUTE_BROKER_URL", None)
+    from worker.core.settings import get_settings
+
+    get_settings.cache_clear()
+
+
 def drop_database(url: str) -> None:
     import psycopg
 

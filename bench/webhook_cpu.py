@@ -14,14 +14,13 @@ Run it at two commits to compare a change to the step (``git worktree add``), ba
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from common import create_database, drop_database  # also puts the repo on sys.path
+from common import create_database, drop_database, inline_worker  # also puts the repo on sys.path
 from load import load_mail
 from pipeline import store_all
 
@@ -53,19 +52,7 @@ def main() -> None:
         url = receiver.stdout.readline().strip()  # type: ignore[union-attr]
         (tmp / "rules.yaml").write_text(RULES)
         (tmp / "webhooks.yaml").write_text(f"endpoints:\n  sink:\n    url: {url}\n    secret: bench\n")
-        from worker.cli.db import upgrade
-
-        upgrade(url=db)
-        os.environ.update(
-            MAILROUTE_DATABASE_URL=db,
-            MAILROUTE_BACKEND="constant",
-            MAILROUTE_RULES_PATH=str(tmp / "rules.yaml"),
-            MAILROUTE_WEBHOOKS_FILE=str(tmp / "webhooks.yaml"),
-        )
-        os.environ.pop("MAILROUTE_BROKER_URL", None)
-        from worker.core.settings import get_settings
-
-        get_settings.cache_clear()
+        inline_worker(db, tmp / "rules.yaml", MAILROUTE_WEBHOOKS_FILE=str(tmp / "webhooks.yaml"))
         import worker.tasks.jobs as jobs
         import worker.tasks.wiring  # noqa: F401 - registers the executors
         from worker.tasks.webhook_batch import deliver_many
