@@ -32,8 +32,10 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from common import PG_ADMIN, REPO, create_database, drop_database, percentile, start_worker, synthetic_mail
 from cpu import CpuMeter, report, tree, wait_idle
@@ -42,6 +44,9 @@ from sink import Sink
 
 from tests.chaos.services import PrivateRedis, kill_group, wait_for
 from tests.connectors.dovecot import Dovecot
+
+if TYPE_CHECKING:
+    from imapclient import IMAPClient
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 KEYWORD = "routed"
@@ -67,23 +72,26 @@ NAMES = {
 }
 
 
-def keyword_count(server: Dovecot) -> int:
+@contextmanager
+def inbox(server: Dovecot) -> Iterator[IMAPClient]:
+    """A logged-in session with INBOX selected read-only."""
     from imapclient import IMAPClient
 
     with IMAPClient(server.host, server.port, ssl=False, timeout=60) as client:
         client.login(server.user, server.password)
         client.select_folder("INBOX", readonly=True)
+        yield client
+
+
+def keyword_count(server: Dovecot) -> int:
+    with inbox(server) as client:
         return len(client.search(["KEYWORD", KEYWORD]))
 
 
 def watch_keywords(server: Dovecot, n: int, until: float, done: threading.Event) -> float | None:
     """When all ``n`` mails carry the keyword on the server: one session, NOOP + SEARCH every 0.1 s
     (a new login per look cost Dovecot more CPU than the looks, and a coarser poll overstated the end)."""
-    from imapclient import IMAPClient
-
-    with IMAPClient(server.host, server.port, ssl=False, timeout=60) as client:
-        client.login(server.user, server.password)
-        client.select_folder("INBOX", readonly=True)
+    with inbox(server) as client:
         while not done.is_set() and time.time() < until:
             client.noop()
             if len(client.search(["KEYWORD", KEYWORD])) >= n:
