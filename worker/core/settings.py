@@ -71,6 +71,18 @@ class Settings(EdgeSettings, ScoringSettings):
         description="Learn from reviews: scores are calibrated probabilities from the rule set's learned "
         "classifier, retrained in the background after reviews (see worker/learning/scorer.py).",
     )
+    neighbours: int = Field(
+        10,
+        ge=0,
+        description="With a learned model, pool each mail's probabilities with those of its this many "
+        "most similar recent mails (worker/learning/neighbours.py); 0 turns pooling off.",
+    )
+    neighbour_weight: float = Field(
+        0.4, ge=0.0, le=1.0, description="Weight of the recent neighbours in that pool (0 to 1)."
+    )
+    neighbour_memory: int = Field(
+        5000, ge=1, description="Recent decided mails per rule set that the pool looks among."
+    )
     threshold_min_examples: int = Field(
         30,
         description="Reviewed mails a label needs before its learned threshold overrides the configured one.",

@@ -5,8 +5,10 @@ per label, the first N mails of each label of the data set are the reviewed mail
 mails are reviewed as fitting none; where labels of the set were left out of the rule set, each
 left-out label counts as a label, so the "none" reviews follow the out-of-scope traffic as every
 other label's reviews follow its own: :attr:`Prepared.groups`): the product's learner
-(:func:`worker.learning.classifier.fit`, the code the retrain task runs) is trained on them, and
-every figure is measured on the mails *not* reviewed (:mod:`worker.evaluation.figures` lists them).
+(:func:`worker.learning.classifier.fit`, the code the retrain task runs) is trained on them, its
+probabilities are pooled with the traffic before each mail as the live worker pools them
+(:mod:`worker.evaluation.pooled`), and every figure is measured on the mails *not* reviewed
+(:mod:`worker.evaluation.figures` lists them).
 :func:`simulate_review` and :func:`format_curve` are ``mailroute eval --simulate-review N``'s report.
 """
 
@@ -20,6 +22,7 @@ import numpy as np
 from rules import RuleSet
 from worker.evaluation.figures import held_out_figures, reference_accuracy
 from worker.evaluation.labeled import LabeledMail
+from worker.evaluation.pooled import replay_pooled
 from worker.evaluation.prepared import Prepared, prepare
 from worker.learning import calibration as cal
 from worker.learning.classifier import LearnedModel, fit
@@ -51,9 +54,10 @@ def replay(
         raise ValueError(f"every mail was used as a correction at N={n_per_label}")
     model = fit(prep.vectors[reviewed], prep.zero_shot[reviewed], gold[reviewed], prep.names)
     out: dict[str, Any] = {"n": n_per_label, "corrections": len(reviewed), "evaluated": len(held)}
-    out.update(
-        held_out_figures(prep, model.proba(prep.vectors, prep.zero_shot), held, rule_set, review_share)
-    )
+    probs = model.proba(prep.vectors, prep.zero_shot)
+    if n_per_label > 0:  # a learned model: the live worker pools it with the recent traffic
+        probs = replay_pooled(probs, prep.vectors, {i: int(gold[i]) for i in reviewed})
+    out.update(held_out_figures(prep, probs, held, rule_set, review_share))
     out["model"] = _summary(model)
     out["lr_accuracy"] = reference_accuracy(prep, reviewed, held)
     zero = held_out_figures(prep, cal.prior(prep.zero_shot), held, rule_set, review_share)

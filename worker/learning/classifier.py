@@ -62,6 +62,15 @@ class LearnedModel:
     examples: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float16))  # reviewed, unit
     example_labels: np.ndarray = field(default_factory=lambda: np.zeros(0, int))  # their column; -1 none
     confidence: np.ndarray = field(default_factory=lambda: np.array([1.0, 0.0, 0.0, 0.0]))
+    example_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # their message ids
+
+    def reviewed_columns(self) -> dict[int, int]:
+        """{message id: reviewed column} of the examples whose ids are known (K: "none")."""
+        k = len(self.labels)
+        return {
+            int(i): (int(c) if c >= 0 else k)
+            for i, c in zip(self.example_ids, self.example_labels, strict=False)
+        }
 
     def proba(self, vectors: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """Calibrated probabilities [mails × (K + 1)]."""
@@ -88,10 +97,11 @@ class LearnedModel:
         with np.load(io.BytesIO(blob), allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
             meta["labels"] = tuple(meta["labels"])
-            return cls(**{name: data[name] for name in _ARRAYS}, **meta)
+            return cls(**{name: data[name] for name in _ARRAYS if name in data}, **meta)
 
 
-_ARRAYS = ("classes", "coef", "intercept", "examples", "example_labels", "confidence")
+# example_ids came with 0007_mail_vectors: a blob stored before has none (its reviews pool as traffic)
+_ARRAYS = ("classes", "coef", "intercept", "examples", "example_labels", "confidence", "example_ids")
 
 
 def fit(vectors: np.ndarray, scores: np.ndarray, gold: ArrayLike, labels: Sequence[str]) -> LearnedModel:

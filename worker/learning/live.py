@@ -26,6 +26,7 @@ from worker.core.settings import Settings
 from worker.learning import store
 from worker.learning.classifier import LearnedModel, fit
 from worker.learning.history import review_version, reviewed_mails, scoring_texts
+from worker.learning.memory import TrafficMemory
 from worker.learning.scorer import LearnedScorer
 from worker.scoring.base import Scorer
 from worker.store.boilerplate import DEFAULT_MIN_SHARED
@@ -50,9 +51,11 @@ def retrain(
         return None
     names = rule_set.category_names()
     reviewed = [m for m in reviewed_mails(session) if all(label in names for label in m.final)]
-    ids = [m.message_id for m in reviewed]
-    texts = scoring_texts(session, ids, max_chars=max_chars, boilerplate_min=boilerplate_min)
+    texts = scoring_texts(
+        session, [m.message_id for m in reviewed], max_chars=max_chars, boilerplate_min=boilerplate_min
+    )
     reviewed = [m for m in reviewed if m.message_id in texts]
+    ids = [m.message_id for m in reviewed]
     labels = rule_set.label_texts()
     if reviewed:
         mails = [texts[m.message_id] for m in reviewed]
@@ -63,6 +66,7 @@ def retrain(
         scores, vectors = np.zeros((0, len(labels))), np.zeros((0, 1))
     y = [names.index(m.final[0]) if m.final else len(names) for m in reviewed]
     model = fit(vectors, scores, y, names)
+    model.example_ids = np.array(ids if len(model.examples) else [], dtype=np.int64)
     version = store.save(session, rule_set.name, model, review_version=stamp)
     log.info(
         "learned model %s v%d: %d examples, cv accuracy %s, weight %.2f",
@@ -104,11 +108,14 @@ class ModelSource:
             return self._models.get(rule_set_name)
 
 
-def with_learning(scorer: Scorer, settings: Settings, rule_set: Callable[[], RuleSet]) -> LearnedScorer:
+def with_learning(
+    scorer: Scorer, settings: Settings, rule_set: Callable[[], RuleSet], *, live: bool = False
+) -> LearnedScorer:
     """``scorer`` returning calibrated probabilities from the newest learned model in the database.
 
     The embedding backend embeds the mails itself; reranker backends get the bundled embedding
-    model for the features, loaded the first time a learned model needs it.
+    model for the features, loaded the first time a learned model needs it. ``live`` (the worker):
+    pool with the traffic memory (``MAILROUTE_NEIGHBOURS``); the CLI's eval and backtest do not.
     """
     from worker.db.session import session_factory
     from worker.learning.vectors import lazy_embedder
@@ -117,5 +124,13 @@ def with_learning(scorer: Scorer, settings: Settings, rule_set: Callable[[], Rul
     base = mail_embedder(scorer)
     embedder = lazy_embedder(scorer, batch_size=settings.batch_size)
 
-    source = ModelSource(session_factory(settings.database_url))
-    return LearnedScorer(scorer, base if base is not None else embedder, rule_set=rule_set, models=source)
+    sessions = session_factory(settings.database_url)
+    memory = TrafficMemory(sessions, size=settings.neighbour_memory) if live and settings.neighbours else None
+    return LearnedScorer(
+        scorer,
+        base if base is not None else embedder,
+        rule_set=rule_set,
+        models=ModelSource(sessions),
+        memory=memory,
+        neighbours=(settings.neighbours, settings.neighbour_weight),
+    )

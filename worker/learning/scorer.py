@@ -10,6 +10,11 @@ CLI, backtests and the playground decide alike.
 is a :class:`worker.learning.live.ModelSource` that polls the version per batch, so a retrain is
 picked up without a restart. ``last_version`` is the learned version of the latest batch (0 =
 prior only): the pipeline records it on each decision.
+
+With a learned model and a ``memory`` of recent traffic (:class:`worker.learning.memory.TrafficMemory`)
+each mail's probabilities are pooled with those of its nearest recent mails
+(:mod:`worker.learning.neighbours`; reviewed ones count one-hot). :meth:`take_decided` hands the
+pipeline the vectors and probabilities of this thread's latest batch, to remember with its decisions.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ import numpy as np
 from rules import RuleSet
 from worker.learning.calibration import prior
 from worker.learning.classifier import LearnedModel
+from worker.learning.memory import Recent
+from worker.learning.neighbours import NEIGHBOURS, WEIGHT, Neighbourhood, fingerprint, pool, with_reviews
 from worker.learning.vectors import Embedder
 from worker.scoring.base import ScoreMatrix, Scorer, check_matrix
 
@@ -35,11 +42,15 @@ class LearnedScorer:
         *,
         rule_set: Callable[[], RuleSet],
         models: Callable[[str], LearnedModel | None],
+        memory: Callable[[str, str], Recent] | None = None,
+        neighbours: tuple[int, float] = (NEIGHBOURS, WEIGHT),
     ):
         self.inner = inner
         self._embedder = embedder
         self.rule_set = rule_set
         self.models = models
+        self.memory = memory
+        self.neighbours = neighbours  # (k, weight); k = 0: no pooling
         self.model_id = f"{inner.model_id}+calibrated"
         self._local = threading.local()
 
@@ -59,6 +70,13 @@ class LearnedScorer:
         """The learned version that scored this thread's latest batch (0: the prior)."""
         return int(getattr(self._local, "version", 0))
 
+    def take_decided(self) -> tuple[str, np.ndarray, np.ndarray] | None:
+        """(columns fingerprint, vectors, probabilities [n × (K + 1)]) of this thread's latest batch,
+        once; None when it had no vectors (a reranker backend before any learned model)."""
+        decided = getattr(self._local, "decided", None)
+        self._local.decided = None
+        return decided
+
     def raw(self, mails: Sequence[str], labels: Sequence[str], *, instruction: str | None = None) -> Any:
         """The backend's own scores, and the mail embeddings when the backend computed them."""
         from worker.learning.vectors import zero_shot_from_vectors
@@ -77,20 +95,46 @@ class LearnedScorer:
         rules = getattr(self._local, "rules", None) or self.rule_set()
         model = self.models(rules.name)
         columns = _columns(model, rules, labels) if model is not None else None
+        self._local.decided = None
         if model is None or columns is None or not mails:
             self._local.version = 0
             self.model_id = f"{self.inner.model_id}+calibrated"
-            scores = np.asarray(self.inner.score(mails, labels, instruction=instruction))
-            return check_matrix(prior(scores)[:, : len(labels)], len(mails), len(labels))
+            if hasattr(self._embedder, "encode") and mails and self.memory is not None:
+                scores, vectors = self.raw(mails, labels, instruction=instruction)  # the vectors are free
+            else:
+                scores, vectors = np.asarray(self.inner.score(mails, labels, instruction=instruction)), None
+            probs = prior(scores)
+            self._remember(rules, labels, vectors, probs)
+            return check_matrix(probs[:, : len(labels)], len(mails), len(labels))
         scores, vectors = self.raw(mails, labels, instruction=instruction)
         if vectors is None:
             vectors = self.embedder.encode(list(mails))
         full = np.zeros((len(mails), len(model.labels)))
         full[:, columns] = scores  # model columns in rule-set order
-        probs = model.proba(vectors, full)[:, columns]
+        order = [*columns, len(model.labels)]  # label order, then "none"
+        probs = model.proba(vectors, full)[:, order]
+        k, weight = self.neighbours
+        if self.memory is not None and k > 0 and weight > 0:
+            recent = self.memory(rules.name, fingerprint([model.labels[c] for c in columns]))
+            position = {c: i for i, c in enumerate(order)}
+            reviewed = {m: position[c] for m, c in model.reviewed_columns().items()}
+            near = Neighbourhood(recent.vectors, with_reviews(recent.probs, recent.message_ids, reviewed))
+            if (
+                len(near)
+                and near.probs.shape[1] == probs.shape[1]
+                and near.vectors.shape[1] == vectors.shape[1]
+            ):
+                probs = pool(probs, vectors, near, k=k, weight=weight)
+        self._remember(rules, labels, vectors, probs)
         self._local.version = model.version
         self.model_id = f"{self.inner.model_id}+learned"
-        return check_matrix(probs, len(mails), len(labels))
+        return check_matrix(probs[:, : len(labels)], len(mails), len(labels))
+
+    def _remember(self, rules: RuleSet, labels: Sequence[str], vectors: Any, probs: np.ndarray) -> None:
+        if vectors is None or self.memory is None:
+            return
+        names = dict(zip(rules.label_texts(), rules.category_names(), strict=True))
+        self._local.decided = (fingerprint([names.get(t, t) for t in labels]), np.asarray(vectors), probs)
 
 
 def _columns(model: LearnedModel, rules: RuleSet, labels: Sequence[str]) -> list[int] | None:

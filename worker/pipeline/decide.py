@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from rules import RuleSet
 from worker.db.models import DEFAULT_PROFILE, Message
+from worker.learning.memory import record
 from worker.learning.thresholds import LearnedThreshold
 from worker.parsing.message import parse_message
 from worker.pipeline.outcomes import Outcome, write_outcomes
@@ -80,6 +81,8 @@ def _decide_group(
         facts=[facts[i] for i in rest],
         keep_subject=keep,
     )
+    take = getattr(scorer, "take_decided", None)  # a LearnedScorer: the batch's vectors, to remember
+    decided = take() if take is not None and rest else None
     scored = iter(fresh)
     routed = [followed[i] if i in followed else next(scored) for i in range(len(parsed))]
     _add_time(result, "score_s", t_score)
@@ -102,6 +105,11 @@ def _decide_group(
         version=version,
         learned_version=getattr(scorer, "last_version", None),  # a LearnedScorer says which model decided
     )
+    if decided is not None and len(decided[1]) == len(rest):
+        columns, vectors, probs = decided
+        keep_rows = [j for j, i in enumerate(rest) if routed[i].decision is not None]
+        ids = [rows[rest[j]][0] for j in keep_rows]
+        record(session, rule_set.name, columns, ids, vectors[keep_rows], probs[keep_rows])
     result.action_kinds.update(kinds)
     result.decided.extend(o.message_id for o in outcomes)
     _add_time(result, "save_s", t_save)

@@ -74,5 +74,5 @@ def _learning(runtime: Runtime) -> Runtime:
     if runtime.settings.few_shot and learns_from_reviews(runtime.settings.backend):
         from worker.learning.live import with_learning
 
-        runtime.scorer = with_learning(runtime.scorer, runtime.settings, lambda: runtime.rule_set)
+        runtime.scorer = with_learning(runtime.scorer, runtime.settings, lambda: runtime.rule_set, live=True)
     return runtime

@@ -5,8 +5,8 @@ action still pending or failed. Two modes:
 
 * ``keep_decisions=True``: the row stays with its headers, decision, scores and actions (the audit
   trail and the dedup ledger: a UIDVALIDITY rescan still recognises the mail); ``raw`` is cut to the
-  header block, the extracted texts are cleared and the row is marked ``truncated``, exactly like a mail
-  stored over the size limit.
+  header block, the extracted texts and its embedding (``mail_vectors``, derived from the body) are
+  cleared and the row is marked ``truncated``, exactly like a mail stored over the size limit.
 * ``keep_decisions=False``: the message rows are deleted; scores, decisions, actions, attempts and
   corrections go with them (``ON DELETE CASCADE``). Mail deleted here is forgotten: if it is still in
   a watched folder and that folder's UIDVALIDITY changes, the rescan stores and routes it again.
@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Select, delete, exists, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from worker.db.models import Action, ActionStatus, Decision, Message, MessageStatus
+from worker.db.models import Action, ActionStatus, Decision, MailVector, Message, MessageStatus
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,9 @@ def raw_bytes(session: Session, ids: list[int] | Select[int]) -> int:
 
 
 def strip_bodies(session: Session, ids: list[int]) -> int:
-    """Cut the raw mail of ``ids`` to its headers and clear the extracted texts; returns bytes freed."""
+    """Cut the raw mail of ``ids`` to its headers, clear the extracted texts and drop the embeddings
+    kept for the learned model's neighbours; returns bytes freed."""
+    session.execute(delete(MailVector).where(MailVector.message_id.in_(ids)))
     freed = 0
     for message_id, raw in session.execute(select(Message.id, Message.raw).where(Message.id.in_(ids))):
         headers = header_block(raw or b"")

@@ -10,7 +10,16 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from tests.builders import MessageBuilder
-from worker.db.models import Action, ActionAttempt, ActionStatus, Decision, Message, MessageStatus, Score
+from worker.db.models import (
+    Action,
+    ActionAttempt,
+    ActionStatus,
+    Decision,
+    MailVector,
+    Message,
+    MessageStatus,
+    Score,
+)
 from worker.db.session import session_factory
 from worker.store.messages import Origin, store_message
 from worker.store.retention import header_block, prune
@@ -63,6 +72,11 @@ def add_mail(
             session.add(action)
             session.flush()
             session.add(ActionAttempt(action_id=action.id, number=1, outcome="ok"))
+            session.add(
+                MailVector(
+                    message_id=message.id, rule_set_name="r", columns="c", vector=b"\0" * 8, probs=b"\0" * 8
+                )
+            )
         return message.id
 
 
@@ -99,7 +113,7 @@ def test_whole_rows_of_finished_old_mail_are_deleted_with_everything_hanging_off
     assert kept == set(mails) - {"old1", "old2"}
     # ON DELETE CASCADE: the 6 decided mails had a decision, score, action and attempt each; 4 remain
     assert (rows(db_url, Message), rows(db_url, Decision), rows(db_url, Score)) == (5, 4, 4)
-    assert (rows(db_url, Action), rows(db_url, ActionAttempt)) == (4, 4)
+    assert (rows(db_url, Action), rows(db_url, ActionAttempt), rows(db_url, MailVector)) == (4, 4, 4)
 
 
 def test_keep_decisions_cuts_raw_to_headers_and_is_idempotent(db_url: str, mails: dict[str, int]) -> None:
@@ -114,6 +128,7 @@ def test_keep_decisions_cuts_raw_to_headers_and_is_idempotent(db_url: str, mails
     recent = message(db_url, mails["recent"])
     assert recent is not None and b"quarterly" in recent.raw and not recent.truncated
     assert rows(db_url, Decision) == 6 and rows(db_url, Action) == 6
+    assert rows(db_url, MailVector) == 4  # an embedding is derived from the body: it goes with it
     assert prune(sessions, older_than_days=30, keep_decisions=True, now=NOW).messages == 0
 
 

@@ -10,7 +10,7 @@ The tables live in one module per concept (:mod:`.base`, :mod:`.messages`, :mod:
 """
 
 from worker.db.models.base import DEFAULT_PROFILE, Base, new_key, utcnow
-from worker.db.models.learning import Correction, LearnedModelRow, RuleSetVersion
+from worker.db.models.learning import Correction, LearnedModelRow, MailVector, RuleSetVersion
 from worker.db.models.messages import Decision, Message, MessageStatus, Score
 from worker.db.models.outbox import Action, ActionAttempt, ActionStatus
 from worker.db.models.people import ApiToken, AuditEvent, Role, User
@@ -28,6 +28,7 @@ __all__ = [
     "Decision",
     "LearnedModelRow",
     "Lease",
+    "MailVector",
     "Message",
     "MessageStatus",
     "PollCursor",

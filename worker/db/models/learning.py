@@ -11,6 +11,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -69,4 +70,24 @@ class RuleSetVersion(Base):
     yaml: Mapped[str] = mapped_column(Text)
     author: Mapped[str] = mapped_column(String(255))
     message: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class MailVector(Base):
+    """A decided mail's CPU-model embedding and the probabilities it was decided with: the memory of
+    recent traffic that a learned model pools with (:mod:`worker.learning.memory`)."""
+
+    __tablename__ = "mail_vectors"
+    __table_args__ = (Index("ix_mail_vectors_rule_set_message", "rule_set_name", "message_id"),)
+
+    message_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("messages.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    )
+    rule_set_name: Mapped[str] = mapped_column(String(255))
+    columns: Mapped[str] = mapped_column(String(16))  # neighbours.fingerprint of the categories
+    vector: Mapped[bytes] = mapped_column(LargeBinary)  # float16, unit length
+    probs: Mapped[bytes] = mapped_column(LargeBinary)  # float32, K + 1 columns ("none" last)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
