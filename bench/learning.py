@@ -2,7 +2,9 @@
 
 The labeled set is replayed in time order through the product's learner (``worker/learning``, the
 code the retrain task runs) with the ``embedding`` backend; the first N mails of each gold label are
-the reviewed mails and every figure is measured on the other mails (``worker/evaluation/simulate.py``).
+the reviewed mails, the learned probabilities are pooled with the mails before each one as the live
+worker pools them (``worker/evaluation/pooled.py``), and every figure is measured on the other mails
+(``worker/evaluation/simulate.py``).
 In the same run and on the same reviewed mails: the zero-shot prior, and a scikit-learn logistic
 regression on the reviewed mails' MiniLM embeddings (``lr``).
 

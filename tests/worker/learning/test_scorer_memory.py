@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from sqlalchemy import func, select
 
@@ -58,13 +60,7 @@ def test_recent_neighbours_decided_alike_change_an_unsure_decision() -> None:
 
 
 def test_a_reviewed_neighbour_counts_as_its_review() -> None:
-    model = fit(
-        EMBEDDER.encode([t for t, _ in TRAIN]),
-        ZERO_SHOT.score([t for t, _ in TRAIN], RULES.label_texts()),
-        [y for _, y in TRAIN],
-        RULES.category_names(),
-    )
-    model.example_ids = np.arange(100, 100 + len(TRAIN))
+    model = replace(MODEL, example_ids=np.arange(100, 100 + len(TRAIN)))  # the training mails' ids
     thread = Recent(np.array([100]), EMBEDDER.encode([THREAD.format(n=1)]), np.array([[0.05, 0.9, 0.05]]))
     learned = LearnedScorer(
         ZERO_SHOT, EMBEDDER, rule_set=lambda: RULES, models=lambda name: model, memory=lambda n, c: thread
