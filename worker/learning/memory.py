@@ -1,12 +1,11 @@
 """The memory of recent traffic per rule set, in the database: what a learned model pools with.
 
-Each decided mail that has a CPU-model vector leaves a row in ``mail_vectors``: the vector and the
-probabilities it was decided with (:func:`record`, in the decision's transaction). Every worker
-keeps the newest ``size`` rows of each rule set in memory (:class:`TrafficMemory`): the first call
-reads them, each later call reads only the rows added since (one indexed query per batch), so
-every worker sees what the others decided. Rows of another category list (a changed rule set) are
-not used. The table keeps about twice ``size`` rows per rule set: :func:`record` deletes older
-ones about once per :data:`PRUNE_EVERY` message ids.
+Each decided mail with a CPU-model vector leaves a row in ``mail_vectors``: the vector and the
+probabilities it was decided with (:func:`record`, in the decision's transaction). Each worker holds
+the newest ``size`` rows per rule set (:class:`TrafficMemory`), reading only the rows added since its
+last call (one indexed query per batch), so it sees what the others decided; rows of another category
+list (a changed rule set) are not used. :func:`record` prunes a rule set to its newest 2 × ``size``
+rows about once per :data:`PRUNE_EVERY` message ids.
 """
 
 from __future__ import annotations
