@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from admin import csrf
 from admin.deps import db, require_page
 from admin.views.review import render
-from worker.db.models import Role
+from worker.db.models import MailVector, Role
 from worker.learning import store
 from worker.learning.history import reviewed_mails, threshold_pairs
 from worker.learning.thresholds import learn_thresholds
@@ -47,5 +48,9 @@ def learning(request: Request, session: Session = Depends(db)) -> Response:
         "target": rule_set.policy.target_precision,
         "min_examples": minimum,
         "few_shot": settings.few_shot,
+        "pooling": (settings.neighbours, settings.neighbour_weight, settings.neighbour_memory),
+        "remembered": session.scalar(
+            select(func.count()).select_from(MailVector).where(MailVector.rule_set_name == rule_set.name)
+        ),
     }
     return render(request, "learning.html", context)

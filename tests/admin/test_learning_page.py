@@ -67,4 +67,6 @@ def test_learning_page_shows_the_learned_model_and_the_message_page_its_version(
     assert page.status_code == 200 and "v1" in page.text and "60 reviewed mails" in page.text
     assert "cross-validated accuracy" in page.text and "<circle" in page.text  # the calibration plot
     assert all(f'<th scope="row">{name}</th><td class="num">' in page.text for name in names)
+    assert "10 most similar among the last 5000 decided mails (weight 0.40" in page.text
+    assert "0 mails of this rule set are remembered" in page.text
     assert message.status_code == 200 and "learned model <strong>v1</strong>" in message.text

@@ -6,6 +6,7 @@ import os
 import signal
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import select
 
@@ -13,7 +14,7 @@ from rules import load_rule_set
 from tests.conftest import REPO
 from tests.integration.test_celery_worker import start_worker, wait_for, worker_env
 from tests.worker.profiles_fixtures import mail
-from worker.db.models import Decision, LearnedModelRow, Score
+from worker.db.models import Decision, LearnedModelRow, MailVector, Score
 from worker.db.session import session_factory
 from worker.review import corrections as review
 from worker.store.messages import Origin, store_message
@@ -90,6 +91,11 @@ def test_a_review_changes_the_next_decision_through_a_running_worker(
         info = (scores, model.weight, model.temperature, model.none_bias, model.counts, model.confidence)
         assert max(scores, key=lambda k: scores[k]) == "meeting notice", info
         assert after.labels == ["meeting notice"], (scores, after.reasons)  # decided, or proposed
+        with sessions() as session:  # every decided mail is in the traffic memory, the last one learned
+            remembered = dict(session.execute(select(MailVector.message_id, MailVector.probs)).all())
+        assert set(remembered) == {d.message_id for d, _ in reviewed} | {after.message_id}
+        assert np.frombuffer(remembered[after.message_id], np.float32).shape == (len(rules.categories) + 1,)
+        assert sorted(model.example_ids.tolist()) == sorted(d.message_id for d, _ in reviewed)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
