@@ -103,3 +103,17 @@ def test_rows_of_another_embedding_model_are_left_out(sqlite_url: str) -> None:
     with sessions.begin() as session:
         record(session, "desk", COLUMNS, more, np.ones((1, 8)), np.ones((1, 3)) / 3)
     assert memory("desk", COLUMNS).message_ids.tolist() == more  # the held rows of 4 dimensions go
+
+
+def test_a_database_error_keeps_what_the_worker_held(sqlite_url: str, caplog) -> None:
+    from sqlalchemy import text
+
+    sessions = session_factory(sqlite_url)
+    ids = stored(sessions, 2)
+    write(sessions, ids)
+    memory = TrafficMemory(sessions)
+    assert memory("desk", COLUMNS).message_ids.tolist() == ids
+    with sessions.begin() as session:
+        session.execute(text("ALTER TABLE mail_vectors RENAME TO mail_vectors_gone"))
+    assert memory("desk", COLUMNS).message_ids.tolist() == ids  # the read failed: the rows it had
+    assert "traffic memory not refreshed: OperationalError" in caplog.text

@@ -88,3 +88,10 @@ def test_the_pipeline_remembers_each_decided_mail_and_the_next_batch_reads_it(db
         assert session.scalar(select(func.count()).select_from(MailVector)) == 6
     assert learned.memory is not None
     assert learned.memory("desk", fingerprint(RULES.category_names())).message_ids.tolist() == ids
+
+
+def test_neighbours_of_another_embedding_size_are_ignored_not_fatal() -> None:
+    other = Recent(np.arange(3), np.ones((3, 4), np.float32) / 2, np.tile([0.9, 0.05, 0.05], (3, 1)))
+    text = [THREAD.format(n=9)]
+    alone = scorer().score(text, RULES.label_texts())
+    assert np.allclose(scorer(lambda n, c: other).score(text, RULES.label_texts()), alone)
