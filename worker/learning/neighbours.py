@@ -49,9 +49,6 @@ class Neighbourhood:
         return len(self.vectors)
 
 
-EMPTY = Neighbourhood(np.zeros((0, 0), np.float32), np.zeros((0, 0)))
-
-
 def fingerprint(labels: Sequence[str]) -> str:
     """Which category columns a memory row's probabilities are in: rows of other columns are not used."""
     return hashlib.sha256("\x1f".join(labels).encode()).hexdigest()[:16]
@@ -87,9 +84,15 @@ def pool(
 def with_reviews(probs: np.ndarray, message_ids: ArrayLike, reviewed: Mapping[int, int]) -> np.ndarray:
     """``probs`` of memory rows with each reviewed mail's row one-hot on its reviewed column."""
     out = np.array(probs, dtype=np.float64, copy=True)
-    for row, message_id in enumerate(np.asarray(message_ids).tolist()):
-        column = reviewed.get(int(message_id))
-        if column is not None and column < out.shape[1]:
-            out[row] = 0.0
-            out[row, column] = 1.0
+    if not reviewed or not len(out):
+        return out
+    keys = np.fromiter(reviewed.keys(), dtype=np.int64, count=len(reviewed))
+    columns = np.fromiter(reviewed.values(), dtype=np.int64, count=len(reviewed))
+    order = np.argsort(keys)
+    keys, columns = keys[order], columns[order]
+    ids = np.asarray(message_ids, dtype=np.int64)
+    at = np.searchsorted(keys, ids).clip(max=len(keys) - 1)
+    rows = np.flatnonzero((keys[at] == ids) & (columns[at] < out.shape[1]))
+    out[rows] = 0.0
+    out[rows, columns[at[rows]]] = 1.0
     return out

@@ -96,6 +96,7 @@ class LearnedScorer:
         model = self.models(rules.name)
         columns = _columns(model, rules, labels) if model is not None else None
         self._local.decided = None
+        key = _fingerprint(rules, labels) if self.memory is not None else ""
         if model is None or columns is None or not mails:
             self._local.version = 0
             self.model_id = f"{self.inner.model_id}+calibrated"
@@ -104,7 +105,7 @@ class LearnedScorer:
             else:
                 scores, vectors = np.asarray(self.inner.score(mails, labels, instruction=instruction)), None
             probs = prior(scores)
-            self._remember(rules, labels, vectors, probs)
+            self._remember(key, vectors, probs)
             return check_matrix(probs[:, : len(labels)], len(mails), len(labels))
         scores, vectors = self.raw(mails, labels, instruction=instruction)
         if vectors is None:
@@ -115,7 +116,7 @@ class LearnedScorer:
         probs = model.proba(vectors, full)[:, order]
         k, weight = self.neighbours
         if self.memory is not None and k > 0 and weight > 0:
-            recent = self.memory(rules.name, fingerprint([model.labels[c] for c in columns]))
+            recent = self.memory(rules.name, key)
             position = {c: i for i, c in enumerate(order)}
             reviewed = {m: position[c] for m, c in model.reviewed_columns().items()}
             near = Neighbourhood(recent.vectors, with_reviews(recent.probs, recent.message_ids, reviewed))
@@ -125,16 +126,20 @@ class LearnedScorer:
                 and near.vectors.shape[1] == vectors.shape[1]
             ):
                 probs = pool(probs, vectors, near, k=k, weight=weight)
-        self._remember(rules, labels, vectors, probs)
+        self._remember(key, vectors, probs)
         self._local.version = model.version
         self.model_id = f"{self.inner.model_id}+learned"
         return check_matrix(probs[:, : len(labels)], len(mails), len(labels))
 
-    def _remember(self, rules: RuleSet, labels: Sequence[str], vectors: Any, probs: np.ndarray) -> None:
-        if vectors is None or self.memory is None:
-            return
-        names = dict(zip(rules.label_texts(), rules.category_names(), strict=True))
-        self._local.decided = (fingerprint([names.get(t, t) for t in labels]), np.asarray(vectors), probs)
+    def _remember(self, key: str, vectors: Any, probs: np.ndarray) -> None:
+        if vectors is not None and self.memory is not None:
+            self._local.decided = (key, np.asarray(vectors), probs)
+
+
+def _fingerprint(rules: RuleSet, labels: Sequence[str]) -> str:
+    """The memory key of ``labels``' columns: their category names, in their order."""
+    names = dict(zip(rules.label_texts(), rules.category_names(), strict=True))
+    return fingerprint([names.get(text, text) for text in labels])
 
 
 def _columns(model: LearnedModel, rules: RuleSet, labels: Sequence[str]) -> list[int] | None:
