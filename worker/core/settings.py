@@ -81,7 +81,10 @@ class Settings(EdgeSettings, ScoringSettings):
         0.4, ge=0.0, le=1.0, description="Weight of the recent neighbours in that pool (0 to 1)."
     )
     neighbour_memory: int = Field(
-        5000, ge=1, description="Recent decided mails per rule set that the pool looks among."
+        5000,
+        ge=1,
+        description="Recent decided mails per rule set that the pool looks among "
+        "(the mail_vectors table keeps twice as many).",
     )
     threshold_min_examples: int = Field(
         30,

@@ -29,7 +29,15 @@ from rules import RuleSet
 from worker.learning.calibration import prior
 from worker.learning.classifier import LearnedModel
 from worker.learning.memory import Recent
-from worker.learning.neighbours import NEIGHBOURS, WEIGHT, Neighbourhood, fingerprint, pool, with_reviews
+from worker.learning.neighbours import (
+    MEMORY,
+    NEIGHBOURS,
+    WEIGHT,
+    Neighbourhood,
+    fingerprint,
+    pool,
+    with_reviews,
+)
 from worker.learning.vectors import Embedder
 from worker.scoring.base import ScoreMatrix, Scorer, check_matrix
 
@@ -70,9 +78,10 @@ class LearnedScorer:
         """The learned version that scored this thread's latest batch (0: the prior)."""
         return int(getattr(self._local, "version", 0))
 
-    def take_decided(self) -> tuple[str, np.ndarray, np.ndarray] | None:
-        """(columns fingerprint, vectors, probabilities [n × (K + 1)]) of this thread's latest batch,
-        once; None when it had no vectors (a reranker backend before any learned model)."""
+    def take_decided(self) -> tuple[str, np.ndarray, np.ndarray, int] | None:
+        """(columns fingerprint, vectors, probabilities [n × (K + 1)], rows to keep per rule set: twice
+        the memory's size) of this thread's latest batch, once; None when it had no vectors (a
+        reranker backend before any learned model)."""
         decided = getattr(self._local, "decided", None)
         self._local.decided = None
         return decided
@@ -133,7 +142,8 @@ class LearnedScorer:
 
     def _remember(self, key: str, vectors: Any, probs: np.ndarray) -> None:
         if vectors is not None and self.memory is not None:
-            self._local.decided = (key, np.asarray(vectors), probs)
+            keep = 2 * int(getattr(self.memory, "size", MEMORY))
+            self._local.decided = (key, np.asarray(vectors), probs, keep)
 
 
 def _fingerprint(rules: RuleSet, labels: Sequence[str]) -> str:

@@ -106,10 +106,10 @@ def _decide_group(
         learned_version=getattr(scorer, "last_version", None),  # a LearnedScorer says which model decided
     )
     if decided is not None and len(decided[1]) == len(rest):
-        columns, vectors, probs = decided
-        keep_rows = [j for j, i in enumerate(rest) if routed[i].decision is not None]
-        ids = [rows[rest[j]][0] for j in keep_rows]
-        record(session, rule_set.name, columns, ids, vectors[keep_rows], probs[keep_rows])
+        columns, vectors, probs, keep = decided
+        kept = [j for j, i in enumerate(rest) if routed[i].decision is not None]
+        ids = [rows[rest[j]][0] for j in kept]
+        record(session, rule_set.name, columns, ids, vectors[kept], probs[kept], keep=keep)
     result.action_kinds.update(kinds)
     result.decided.extend(o.message_id for o in outcomes)
     _add_time(result, "save_s", t_save)

@@ -14,7 +14,7 @@ from worker.db.models import MailVector
 from worker.db.session import session_factory
 from worker.learning.classifier import fit
 from worker.learning.memory import Recent, TrafficMemory
-from worker.learning.neighbours import fingerprint
+from worker.learning.neighbours import MEMORY, fingerprint
 from worker.learning.scorer import LearnedScorer
 from worker.pipeline.classify import classify_batch
 from worker.store.messages import Origin, store_message
@@ -56,6 +56,7 @@ def test_recent_neighbours_decided_alike_change_an_unsure_decision() -> None:
     assert asked == [("desk", columns)]
     taken = pooled_scorer.take_decided()
     assert taken is not None and taken[0] == columns and taken[1].shape[0] == 1 and taken[2].shape == (1, 3)
+    assert taken[3] == 2 * MEMORY  # a memory without a size: the default's rows are kept
     assert pooled_scorer.take_decided() is None  # handed over once
 
 
@@ -95,3 +96,17 @@ def test_neighbours_of_another_embedding_size_are_ignored_not_fatal() -> None:
     text = [THREAD.format(n=9)]
     alone = scorer().score(text, RULES.label_texts())
     assert np.allclose(scorer(lambda n, c: other).score(text, RULES.label_texts()), alone)
+
+
+def test_the_table_keeps_twice_the_configured_memory(sqlite_url: str, monkeypatch) -> None:
+    from worker.learning import memory as mem
+
+    monkeypatch.setattr(mem, "PRUNE_EVERY", 1)  # every batch prunes
+    sessions = session_factory(sqlite_url)
+    learned = scorer(TrafficMemory(sessions, size=2))
+    for n in range(1, 7):
+        with sessions.begin() as session:
+            mid = store_message(session, mail(n, "Hi", THREAD.format(n=n)), Origin("a", "INBOX", 1, n)).id
+            classify_batch(session, [mid], learned, RULES)
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(MailVector)) == 4
